@@ -1,0 +1,3 @@
+from kenshu.cli import main
+
+raise SystemExit(main())
