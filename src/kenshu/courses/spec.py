@@ -1,0 +1,370 @@
+"""The course spec, ``courses/<company>/course.yml``, and its validation.
+
+A spec names the company, its problem pair (the problem statement and the data
+that shows it), the modules of the curriculum, the sessions, the trainees and
+the instructors. ``load_course_spec`` reads it and reports every problem at
+once, each with the key and the line of course.yml it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from kenshu.errors import CollectedErrors, KenshuError
+from kenshu.i18n import message
+
+logger = logging.getLogger(__name__)
+
+SPEC_FILENAME = "course.yml"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProblemData(_Model):
+    """The data of the problem pair: an image folder, a CSV file or a named generator."""
+
+    kind: Literal["images", "csv"]
+    folder: Path | None = None
+    csv: Path | None = None
+    generator: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    good_class: str | None = None
+    label_column: str | None = None
+    good_label: str | None = None
+    source: str | None = None
+
+
+class Problem(_Model):
+    """The problem pair: what the company wants solved, and the data that shows it."""
+
+    statement: str = Field(min_length=1)
+    data: ProblemData
+
+
+class Session(_Model):
+    """One training day."""
+
+    date: dt.date
+    title: str = ""
+
+
+class Trainee(_Model):
+    """A trainee (受講者); ``id`` is the nbgrader student id and the hub user name."""
+
+    id: str
+    name: str = Field(min_length=1)
+    company: str = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_user_name(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError(message("spec.bad_trainee_id", value=value))
+        return value
+
+
+class Instructor(_Model):
+    """An instructor (講師)."""
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+
+
+class Grading(_Model):
+    """Settings that go into the generated nbgrader configuration."""
+
+    cell_timeout: int = Field(default=120, gt=0, description="seconds one cell may run when autograding")
+    exchange: Path | None = None
+
+
+class CourseSpec(_Model):
+    """A validated course.yml; paths in ``problem.data`` are absolute."""
+
+    company: str = Field(min_length=1)
+    course_id: str
+    language: Literal["ja", "en"] = "ja"
+    problem: Problem
+    modules: list[str] = Field(min_length=1)
+    sessions: list[Session] = Field(min_length=1)
+    trainees: list[Trainee] = Field(min_length=1)
+    instructors: list[Instructor] = Field(default_factory=list)
+    grading: Grading = Field(default_factory=Grading)
+    course_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("course_id")
+    @classmethod
+    def _course_id_is_a_name(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError(message("spec.bad_course_id", value=value))
+        return value
+
+    def trainee(self, trainee_id: str) -> Trainee:
+        """Return the trainee with *trainee_id*; raise KeyError if there is none."""
+        for trainee in self.trainees:
+            if trainee.id == trainee_id:
+                return trainee
+        raise KeyError(trainee_id)
+
+
+def _line_of(document: Any, location: Sequence[str | int]) -> int | None:
+    """Return the 1-based line in course.yml of the value at *location*, as far as it exists."""
+    node = document
+    line = None
+    for key in location:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    if line is None and hasattr(document, "lc"):
+        line = document.lc.line + 1
+    return line
+
+
+def _key_text(location: Sequence[str | int]) -> str:
+    text = ""
+    for key in location:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "(top)"
+
+
+class _Problems:
+    """Collects problems, each rendered with the key and the line of course.yml."""
+
+    def __init__(self, spec_path: Path, document: Any) -> None:
+        self.spec_path = spec_path
+        self.document = document
+        self.items: list[str] = []
+
+    def add(self, location: Sequence[str | int], key: str, **fields: object) -> None:
+        line = _line_of(self.document, location)
+        self.items.append(
+            message(
+                "spec.problem",
+                file=self.spec_path,
+                line=line if line is not None else "?",
+                key=_key_text(location),
+                text=message(key, **fields),
+            )
+        )
+
+
+def _read_yaml(spec_path: Path) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KenshuError("spec.not_found", path=spec_path) from None
+    except UnicodeDecodeError as error:
+        raise KenshuError("spec.not_utf8", path=spec_path, position=error.start) from None
+    try:
+        document = yaml.load(text)
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise KenshuError(
+            "spec.yaml_syntax", path=spec_path, line=(mark.line + 1) if mark else "?", detail=str(error).splitlines()[0]
+        ) from None
+    if not isinstance(document, CommentedMap):
+        raise KenshuError("spec.not_a_mapping", path=spec_path)
+    return document
+
+
+def _plain(value: Any) -> Any:
+    """Turn ruamel's round-trip containers into plain dicts and lists for pydantic."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _report_validation_error(error: ValidationError, problems: _Problems) -> None:
+    for detail in error.errors():
+        location = list(detail["loc"])
+        if detail["type"] == "missing":
+            problems.add(location, "spec.missing_key")
+        elif detail["type"] == "extra_forbidden":
+            problems.add(location, "spec.unknown_key")
+        else:
+            problems.add(location, "spec.invalid_value", detail=detail["msg"].removeprefix("Value error, "))
+
+
+def _check_data(spec: CourseSpec, problems: _Problems) -> None:
+    from kenshu.courses.data import GENERATORS
+
+    data = spec.problem.data
+    location = ["problem", "data"]
+    sources = [name for name in ("folder", "csv", "generator") if getattr(data, name) is not None]
+    if len(sources) != 1:
+        problems.add(location, "spec.data_one_source", given=", ".join(sources) or "-")
+        return
+
+    if data.generator is not None:
+        if data.generator not in GENERATORS.get(data.kind, {}):
+            problems.add(
+                location + ["generator"],
+                "spec.unknown_generator",
+                name=data.generator,
+                known=", ".join(sorted(GENERATORS.get(data.kind, {}))),
+            )
+    elif data.kind == "images":
+        if data.folder is None:
+            problems.add(location, "spec.images_need_folder")
+            return
+        _check_image_folder(data, problems, location)
+    else:
+        if data.csv is None:
+            problems.add(location, "spec.csv_needs_file")
+        elif not data.csv.is_file():
+            problems.add(location + ["csv"], "spec.csv_not_found", path=data.csv)
+
+    if data.kind == "csv" and data.csv is not None and not data.label_column:
+        problems.add(location, "spec.csv_needs_label")
+
+
+def _check_image_folder(data: ProblemData, problems: _Problems, location: list[str | int]) -> None:
+    folder = data.folder
+    assert folder is not None
+    if not folder.is_dir():
+        problems.add(location + ["folder"], "spec.folder_not_found", path=folder)
+        return
+
+    class_folders = sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
+    if len(class_folders) < 2:
+        problems.add(location + ["folder"], "spec.too_few_classes", path=folder, count=len(class_folders))
+    for class_folder in class_folders:
+        if not any(path.suffix.lower() in IMAGE_SUFFIXES for path in class_folder.rglob("*") if path.is_file()):
+            problems.add(location + ["folder"], "spec.empty_class_folder", path=class_folder)
+
+    names = [path.name for path in class_folders]
+    if data.good_class is not None and data.good_class not in names:
+        problems.add(location + ["good_class"], "spec.good_class_not_found", name=data.good_class, classes=", ".join(names))
+
+
+def _check_people(spec: CourseSpec, problems: _Problems) -> None:
+    first_row: dict[str, int] = {}
+    for index, trainee in enumerate(spec.trainees):
+        if trainee.id in first_row:
+            problems.add(
+                ["trainees", index, "id"],
+                "spec.duplicate_trainee",
+                id=trainee.id,
+                other_line=_line_of(problems.document, ["trainees", first_row[trainee.id], "id"]),
+            )
+        else:
+            first_row[trainee.id] = index
+        if _normalise_company(trainee.company) != _normalise_company(spec.company):
+            problems.add(
+                ["trainees", index, "company"],
+                "spec.other_company",
+                name=trainee.name,
+                company=trainee.company,
+                expected=spec.company,
+            )
+
+
+def _check_sessions(spec: CourseSpec, problems: _Problems) -> None:
+    for index in range(1, len(spec.sessions)):
+        previous, current = spec.sessions[index - 1].date, spec.sessions[index].date
+        if current <= previous:
+            problems.add(["sessions", index, "date"], "spec.sessions_out_of_order", date=current, previous=previous)
+
+
+def _check_modules(spec: CourseSpec, problems: _Problems, module_ids: set[str] | None) -> None:
+    if module_ids is None:
+        from kenshu.notebooks.templates import discover_modules
+
+        module_ids = set(discover_modules())
+    seen: set[str] = set()
+    for index, module_id in enumerate(spec.modules):
+        if module_id not in module_ids:
+            problems.add(["modules", index], "spec.unknown_module", module=module_id, known=", ".join(sorted(module_ids)))
+        if module_id in seen:
+            problems.add(["modules", index], "spec.duplicate_module", module=module_id)
+        seen.add(module_id)
+
+
+def _normalise_company(name: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", name).replace(" ", "")
+
+
+def _resolve_paths(raw: dict[str, Any], course_dir: Path) -> None:
+    data = raw.get("problem", {}).get("data") if isinstance(raw.get("problem"), dict) else None
+    if isinstance(data, dict):
+        for key in ("folder", "csv"):
+            if isinstance(data.get(key), str):
+                data[key] = str((course_dir / data[key]).resolve())
+    grading = raw.get("grading")
+    if isinstance(grading, dict) and isinstance(grading.get("exchange"), str):
+        grading["exchange"] = str((course_dir / grading["exchange"]).resolve())
+
+
+def load_course_spec(course: str | Path, *, module_ids: set[str] | None = None) -> CourseSpec:
+    """Read and validate a course spec.
+
+    Parameters
+    ----------
+    course : str or Path
+        The course folder, or its course.yml.
+    module_ids : set of str, optional
+        The module ids that exist; by default the templates under notebooks/
+        and hardware_labs/ are searched.
+
+    Returns
+    -------
+    CourseSpec
+        The spec, with data paths made absolute relative to the course folder.
+
+    Raises
+    ------
+    KenshuError
+        If the file is missing or is not YAML.
+    CollectedErrors
+        If the spec is invalid; ``problems`` lists each problem with its key and line.
+    """
+    course = Path(course)
+    spec_path = course if course.suffix in (".yml", ".yaml") else course / SPEC_FILENAME
+    course_dir = spec_path.parent.resolve()
+    logger.info("reading course spec %s", spec_path)
+
+    # 1. Parse YAML, keeping line numbers for the messages.
+    document = _read_yaml(spec_path)
+    problems = _Problems(spec_path, document)
+
+    # 2. Check types and required keys.
+    raw = _plain(document)
+    _resolve_paths(raw, course_dir)
+    try:
+        spec = CourseSpec.model_validate({**raw, "course_dir": course_dir})
+    except ValidationError as error:
+        _report_validation_error(error, problems)
+        raise CollectedErrors("spec.invalid", problems.items, path=spec_path) from None
+
+    # 3. Check what types cannot: the data exists, ids are unique, dates are ordered.
+    _check_data(spec, problems)
+    _check_people(spec, problems)
+    _check_sessions(spec, problems)
+    _check_modules(spec, problems, module_ids)
+    if problems.items:
+        raise CollectedErrors("spec.invalid", problems.items, path=spec_path)
+
+    return spec

@@ -1,0 +1,463 @@
+"""Read a factory's photos sorted into one folder per class.
+
+The folder holds one subfolder per class, named as the factory names them
+(``OK``/``NG``, ``good``/``bad``, ``良品``/``不良品``, ``MT_Free``/``MT_Crack``,
+...). Photos may lie directly in a class folder or in folders below it. A
+PNG whose stem matches another photo in the same folder (``a.jpg`` and
+``a.png``), or that is named ``<stem>_mask.png`` beside ``<stem>.*``, is that
+photo's pixel mask, not a photo of its own.
+
+Bad input never stops the load: unreadable files, empty classes, classes too
+small to split and exact duplicates are listed in ``problems`` and logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from sklearn.utils import Bunch, check_random_state
+
+from kenshu.errors import KenshuError
+from kenshu.i18n import message
+from kenshu.progress import progress_bar
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+TARGET_NAMES = ["良品", "不良品"]
+
+# A three-way split needs one image of each class in train, validation and test.
+MIN_IMAGES_PER_CLASS = 3
+
+# Folder names that mean "good part", compared after NFKC, case folding and
+# dropping spaces, "-" and "_".
+_GOOD_NAMES = frozenset(
+    {"ok", "okpart", "okparts", "good", "goods", "goodpart", "goodparts", "normal", "pass", "passed", "free",
+     "nodefect", "nodefects", "defectfree", "nondefective", "良品", "良", "正常", "合格", "ok品", "正常品"}
+)
+# Words in a longer folder name that mean "good part" ("MT_Free", "parts_OK") unless
+# a negating or defect word is also there ("not_good", "NG_free_edge").
+_GOOD_WORDS = frozenset({"ok", "good", "free", "normal", "pass", "良品", "正常", "合格"})
+_NOT_GOOD_WORDS = frozenset({"not", "no", "non", "ng", "bad", "defect", "defective", "fail", "failed", "不良", "不良品", "異常"})
+_MASK_SUFFIXES = ("_mask", "-mask", "_gt", "_label")
+
+
+@dataclass(frozen=True)
+class ImageProblem:
+    """A file or class folder that could not be used as it is.
+
+    ``reason`` is one of ``"corrupt"``, ``"unreadable"``, ``"empty_class"``,
+    ``"too_few_images"``, ``"duplicate"``, ``"duplicate_other_class"``;
+    ``detail`` carries the count or the other file.
+    """
+
+    path: Path
+    reason: str
+    detail: str = ""
+
+    def describe(self, *, lang: str | None = None) -> str:
+        """Return the problem as one sentence of the message catalog."""
+        return message(f"datasets.problem_{self.reason}", lang=lang, path=self.path, detail=self.detail)
+
+
+@dataclass
+class _ClassFiles:
+    name: str
+    folder: Path
+    images: list[Path] = field(default_factory=list)
+    masks: dict[Path, Path] = field(default_factory=dict)
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _words(name: str) -> set[str]:
+    return {word for word in re.split(r"[\s_\-.]+", unicodedata.normalize("NFKC", name).casefold()) if word}
+
+
+def is_good_class_name(name: str) -> bool:
+    """Return whether a class folder name says "good part" as factories write it."""
+    if _normalise(name) in _GOOD_NAMES:
+        return True
+    words = _words(name)
+    return bool(words & _GOOD_WORDS) and not words & _NOT_GOOD_WORDS
+
+
+def decide_good_class(class_names: list[str], good_class: str | None = None, *, folder: Path | None = None) -> str:
+    """Return the class folder that holds the good parts.
+
+    Parameters
+    ----------
+    class_names : list of str
+        Class folder names.
+    good_class : str, optional
+        The declared good class. Matched exactly, then ignoring case and width.
+    folder : Path, optional
+        The data folder, named in the error.
+
+    Raises
+    ------
+    KenshuError
+        If *good_class* is not one of the folders, or none is given and the
+        names do not show exactly one good class.
+    """
+    listed = "、".join(class_names) or "-"
+    if good_class is not None:
+        if good_class in class_names:
+            return good_class
+        matches = [name for name in class_names if _normalise(name) == _normalise(good_class)]
+        if len(matches) == 1:
+            return matches[0]
+        raise KenshuError("datasets.good_class_not_found", good_class=good_class, folder=folder, classes=listed)
+
+    candidates = [name for name in class_names if is_good_class_name(name)]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise KenshuError("datasets.good_class_undecided", folder=folder, classes=listed)
+
+
+def _mask_owner(path: Path, siblings: dict[str, list[Path]]) -> Path | None:
+    """Return the photo that *path* is the mask of, or None when it is a photo itself."""
+    if path.suffix.lower() != ".png":
+        return None
+    others = [other for other in siblings.get(path.stem, []) if other != path and other.suffix.lower() != ".png"]
+    if others:
+        return others[0]
+    for suffix in _MASK_SUFFIXES:
+        if path.stem.endswith(suffix):
+            base = path.stem[: -len(suffix)]
+            owners = [other for other in siblings.get(base, []) if other != path]
+            if owners:
+                return owners[0]
+    return None
+
+
+def _scan_class(name: str, folder: Path) -> _ClassFiles:
+    """List the photos and masks below one class folder, in sorted path order."""
+    found = _ClassFiles(name, folder)
+    by_directory: dict[Path, list[Path]] = defaultdict(list)
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+            by_directory[path.parent].append(path)
+
+    for directory in sorted(by_directory):
+        files = by_directory[directory]
+        siblings: dict[str, list[Path]] = defaultdict(list)
+        for path in files:
+            siblings[path.stem].append(path)
+        for path in files:
+            owner = _mask_owner(path, siblings)
+            if owner is None:
+                found.images.append(path)
+            else:
+                found.masks[owner] = path
+    return found
+
+
+def _read_gray(path: Path) -> tuple[np.ndarray, tuple[int, int], str]:
+    """Decode a photo upright (EXIF orientation applied) as float32 gray in [0, 1].
+
+    Returns the array, the (width, height) after rotation, and the file format.
+    """
+    with Image.open(path) as opened:
+        opened.load()
+        image_format = opened.format or path.suffix.lstrip(".").upper()
+        upright = ImageOps.exif_transpose(opened)
+    size = upright.size
+
+    # 16-bit and float images are scaled by their range; everything else goes through Pillow's "L".
+    if upright.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(upright, dtype=np.float32)
+        top = 65535.0 if array.max(initial=0) > 255 else 255.0
+        return np.clip(array / top, 0.0, 1.0), size, image_format
+    if upright.mode == "F":
+        array = np.asarray(upright, dtype=np.float32)
+        low, high = float(array.min()), float(array.max())
+        return (array - low) / (high - low or 1.0), size, image_format
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        # Transparent pixels become white, as a viewer shows them on a white page.
+        rgba = upright.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        upright = Image.alpha_composite(white, rgba)
+    gray = upright.convert("L")
+    return np.asarray(gray, dtype=np.float32) / 255.0, size, image_format
+
+
+def _resize(array: np.ndarray, image_size: int, *, keep_aspect: bool) -> np.ndarray:
+    image = Image.fromarray(array.astype(np.float32), mode="F")
+    if keep_aspect and image.width != image.height:
+        # Pad the short side with the median of the border, so the part keeps its shape.
+        border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+        side = max(image.width, image.height)
+        canvas = Image.new("F", (side, side), float(np.median(border)))
+        canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+        image = canvas
+    resized = image.resize((image_size, image_size), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def _read_mask(path: Path, image_size: int, *, keep_aspect: bool) -> np.ndarray:
+    array, _, _ = _read_gray(path)
+    return _resize(array, image_size, keep_aspect=keep_aspect) >= 0.5
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _class_folders(root: Path) -> list[Path]:
+    return sorted(
+        (path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))),
+        key=lambda path: path.name,
+    )
+
+
+def _report(problems: list[ImageProblem], problem: ImageProblem) -> None:
+    problems.append(problem)
+    logger.warning("%s", problem.describe(lang="en"))
+
+
+def load_image_folder(
+    path: str | Path,
+    *,
+    good_class: str | None = None,
+    image_size: int = 64,
+    max_per_class: int | None = None,
+    random_state: int | np.random.RandomState | None = 0,
+    card_dir: str | Path | None = None,
+    write_card: bool = True,
+    load_masks: bool = False,
+    keep_aspect: bool = False,
+    min_per_class: int = MIN_IMAGES_PER_CLASS,
+    show_progress: bool = True,
+) -> Bunch:
+    """Load photos sorted into one subfolder per class, as gray arrays of one size.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder with one subfolder per class. Subfolders whose names start with
+        ``.`` or ``_`` are ignored. Photos (JPEG, PNG, BMP, TIFF; gray or
+        colour; any size) may be nested below a class folder.
+    good_class : str, optional
+        Name of the class folder with the good parts. When omitted, it is
+        recognised from the folder names (``OK``, ``good``, ``良品``,
+        ``正常``, ``MT_Free``, ...).
+    image_size : int, default=64
+        Side in pixels of the square images returned.
+    max_per_class : int, optional
+        Keep at most this many photos per class, drawn with *random_state*.
+    random_state : int, RandomState instance or None, default=0
+        Seed for *max_per_class*.
+    card_dir : str or Path, optional
+        Folder for the dataset card. By default the card is written into
+        *path*, and skipped with a log message when *path* is read-only.
+    write_card : bool, default=True
+        Write ``dataset_card.json`` and ``dataset_card.md``.
+    load_masks : bool, default=False
+        Also return ``masks`` (bool, like ``images``), all False where a photo
+        has no mask file.
+    keep_aspect : bool, default=False
+        Pad photos to a square before resizing instead of stretching them.
+    min_per_class : int, default=3
+        Classes with fewer usable photos are reported as too small to split.
+    show_progress : bool, default=True
+        Show a progress bar while decoding.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``images`` float32 (n, image_size, image_size) in [0, 1];
+        ``target`` int (n,), 0 = 良品 (good), 1 = 不良品 (defect);
+        ``target_names`` ``["良品", "不良品"]``; ``class_names`` list of
+        folder names; ``class_index`` int (n,) into ``class_names``;
+        ``good_class``; ``paths`` list of Path; ``mask_paths`` list of Path
+        or None; ``original_sizes`` list of (width, height); ``problems``
+        list of :class:`ImageProblem`; ``card_path`` Path or None;
+        ``masks`` when *load_masks*; ``DESCR``.
+
+    Raises
+    ------
+    KenshuError
+        If *path* is not a folder, has no class folders, or the good class
+        cannot be decided.
+    ValueError
+        If *image_size*, *max_per_class* or *min_per_class* is out of range.
+
+    See Also
+    --------
+    train_validation_test_split : Stratified split of the returned target.
+    make_press_parts, save_image_folder : Generate such a folder.
+    """
+    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
+        raise ValueError(f"image_size must be an integer of at least 8, got {image_size!r}")
+    if max_per_class is not None and (not isinstance(max_per_class, (int, np.integer)) or max_per_class < 1):
+        raise ValueError(f"max_per_class must be a positive integer or None, got {max_per_class!r}")
+    if min_per_class < 1:
+        raise ValueError(f"min_per_class must be at least 1, got {min_per_class!r}")
+
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise KenshuError("datasets.folder_not_found", path=root)
+    logger.info("loading images from %s", root)
+
+    # Step 1: class folders and which one is good.
+    folders = _class_folders(root)
+    if not folders:
+        raise KenshuError("datasets.no_class_folders", path=root)
+    class_names = [folder.name for folder in folders]
+    good = decide_good_class(class_names, good_class, folder=root)
+    problems: list[ImageProblem] = []
+
+    # Step 2: list files and drop exact duplicates by content hash (the first in path order stays).
+    scanned = [_scan_class(folder.name, folder) for folder in folders]
+    seen: dict[str, tuple[Path, str]] = {}
+    checksums: dict[Path, str] = {}
+    candidates: dict[str, list[Path]] = {}
+    for files in scanned:
+        kept = []
+        for image_path in files.images:
+            try:
+                digest = _sha256(image_path)
+            except OSError as error:
+                _report(problems, ImageProblem(image_path, "unreadable", str(error)))
+                continue
+            if digest in seen:
+                first, first_class = seen[digest]
+                reason = "duplicate" if first_class == files.name else "duplicate_other_class"
+                _report(problems, ImageProblem(image_path, reason, str(first)))
+                continue
+            seen[digest] = (image_path, files.name)
+            checksums[image_path] = digest
+            kept.append(image_path)
+        candidates[files.name] = kept
+
+    # Step 3: decode, class by class; with max_per_class, in a reproducible random order until enough.
+    rng = check_random_state(random_state)
+    total = sum(len(paths) if max_per_class is None else min(len(paths), max_per_class) for paths in candidates.values())
+    images, masks, paths, mask_paths, sizes, formats, class_index = [], [], [], [], [], [], []
+    bar = progress_bar(description=message("datasets.progress_loading"), total=total, unit="img") if show_progress else None
+    try:
+        for index, files in enumerate(scanned):
+            loaded = _decode_class(candidates[files.name], max_per_class, rng, problems, bar)
+            for image_path, array, size, image_format in loaded:
+                images.append(_resize(array, image_size, keep_aspect=keep_aspect))
+                mask_path = files.masks.get(image_path)
+                mask_paths.append(mask_path)
+                if load_masks:
+                    masks.append(_load_mask_or_empty(mask_path, image_size, keep_aspect, problems))
+                paths.append(image_path)
+                sizes.append(size)
+                formats.append(image_format)
+                class_index.append(index)
+
+            # Step 4: classes that are empty or too small for a stratified split.
+            if not loaded:
+                _report(problems, ImageProblem(files.folder, "empty_class", files.name))
+            elif len(loaded) < min_per_class:
+                _report(problems, ImageProblem(files.folder, "too_few_images", f"{len(loaded)}/{min_per_class}"))
+    finally:
+        if bar is not None:
+            bar.close()
+
+    class_index_array = np.asarray(class_index, dtype=np.int64)
+    good_index = class_names.index(good)
+    target = (class_index_array != good_index).astype(np.int64)
+    image_array = np.stack(images) if images else np.zeros((0, image_size, image_size), dtype=np.float32)
+
+    counts = Counter(class_index)
+    result = Bunch(
+        images=image_array.astype(np.float32, copy=False),
+        target=target,
+        target_names=list(TARGET_NAMES),
+        class_names=class_names,
+        class_index=class_index_array,
+        good_class=good,
+        paths=paths,
+        mask_paths=mask_paths,
+        original_sizes=sizes,
+        formats=formats,
+        checksums=[checksums[p] for p in paths],
+        problems=problems,
+        source=root.resolve(),
+        card_path=None,
+        DESCR=message(
+            "datasets.image_folder_descr",
+            path=root,
+            n_images=len(paths),
+            counts="、".join(f"{name} {counts.get(i, 0)}" for i, name in enumerate(class_names)),
+            good_class=good,
+            image_size=image_size,
+        ),
+    )
+    if load_masks:
+        result.masks = np.stack(masks) if masks else np.zeros((0, image_size, image_size), dtype=bool)
+
+    # Step 5: the dataset card, beside the data or in card_dir.
+    if write_card:
+        from kenshu.datasets.cards import write_dataset_card
+
+        result.card_path = write_dataset_card(result, card_dir=card_dir)
+
+    logger.info("loaded %d images in %d classes from %s, %d problems", len(paths), len(class_names), root, len(problems))
+    return result
+
+
+def _load_mask_or_empty(mask_path: Path | None, image_size: int, keep_aspect: bool, problems: list[ImageProblem]) -> np.ndarray:
+    if mask_path is None:
+        return np.zeros((image_size, image_size), dtype=bool)
+    try:
+        return _read_mask(mask_path, image_size, keep_aspect=keep_aspect)
+    except (OSError, SyntaxError, ValueError) as error:
+        _report(problems, ImageProblem(mask_path, "corrupt", str(error)))
+        return np.zeros((image_size, image_size), dtype=bool)
+
+
+def _decode_class(
+    candidates: list[Path],
+    max_per_class: int | None,
+    rng: np.random.RandomState,
+    problems: list[ImageProblem],
+    bar,
+) -> list[tuple[Path, np.ndarray, tuple[int, int], str]]:
+    """Decode the photos of one class, at most *max_per_class*, and return them in path order."""
+    order = candidates
+    if max_per_class is not None and len(order) > max_per_class:
+        order = [order[i] for i in rng.permutation(len(order))]
+
+    # NOTE: with max_per_class, files after the last one needed are never decoded, so a
+    # corrupt file among them is not reported. Duplicates are found in every file.
+    loaded = []
+    for image_path in order:
+        if max_per_class is not None and len(loaded) >= max_per_class:
+            break
+        try:
+            array, size, image_format = _read_gray(image_path)
+        except PermissionError as error:
+            _report(problems, ImageProblem(image_path, "unreadable", str(error)))
+            continue
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+            _report(problems, ImageProblem(image_path, "corrupt", str(error)))
+            continue
+        loaded.append((image_path, array, size, image_format))
+        if bar is not None:
+            bar.update(1)
+
+    loaded.sort(key=lambda item: item[0])
+    return loaded

@@ -1,0 +1,86 @@
+"""Simulated trainees: submissions of the kinds an instructor meets in a real cohort.
+
+The demo and the tests use them to show what grading does with full marks,
+partial work, wrong answers, an empty notebook, a notebook that raises, and a
+trainee who never submits.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import nbformat
+
+from kenshu.i18n import message
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+# What each simulated trainee does, in the order the demo assigns them.
+COHORT_KINDS = ("full", "partial", "wrong", "empty", "raises", "absent")
+
+
+def solution_text(source: str) -> str:
+    """Return an answer cell's source as a trainee who solved it would leave it: the solution, no markers."""
+    lines = [line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS]
+    return "\n".join(lines)
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def simulate_submission(
+    released: nbformat.NotebookNode,
+    source: nbformat.NotebookNode,
+    mistakes: dict[str, str],
+    kind: str,
+) -> nbformat.NotebookNode | None:
+    """Return the notebook a trainee of *kind* submits, or None for a trainee who does not submit.
+
+    Parameters
+    ----------
+    released : NotebookNode
+        The notebook as released to trainees (solutions removed).
+    source : NotebookNode
+        The instructor's source notebook, with solutions.
+    mistakes : dict
+        Typical wrong answers by grade_id of the answer cell.
+    kind : str
+        One of ``COHORT_KINDS``.
+    """
+    if kind not in COHORT_KINDS:
+        raise ValueError(f"kind must be one of {COHORT_KINDS}, got {kind!r}")
+    if kind == "absent":
+        return None
+
+    submission = copy.deepcopy(released)
+    if kind == "empty":
+        submission.cells = []
+        return submission
+
+    solutions = {_grade_id(cell): cell.source for cell in source.cells if _grade_id(cell)}
+    answers = [
+        cell
+        for cell in submission.cells
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
+    ]
+    solved = len(answers) if kind in ("full", "raises") else math.ceil(len(answers) / 2) if kind == "partial" else 0
+
+    for index, cell in enumerate(answers):
+        grade_id = _grade_id(cell)
+        if kind == "wrong":
+            cell.source = mistakes.get(grade_id, cell.source)
+        elif index < solved:
+            cell.source = solution_text(solutions[grade_id])
+
+    if kind == "raises" and answers:
+        # The error sits in the middle answer: the tests before it pass, the rest fail.
+        middle = answers[len(answers) // 2]
+        middle.source = "raise RuntimeError('simulated mistake: the trainee left a broken line here')\n" + middle.source
+
+    if kind in ("full", "partial"):
+        for cell in submission.cells:
+            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+                cell.source = message("simulate.written_answer")
+    return submission

@@ -1,0 +1,153 @@
+"""Normalisation of what an office writes into a sign-in sheet.
+
+Every cell is first put through Unicode NFKC, which turns full-width digits,
+letters and spaces (``２０２６``, ``ｓ０１``, the ideographic space) into
+their ASCII forms. On top of that this module reads dates in the ways people
+write them (``2026/4/1``, ``2026-04-01``, ``令和8年4月1日``, ``R8.4.1``) and
+attendance marks (``出``, ``〇``, ``欠``, ``遅刻`` …), and makes the keys
+by which a name or a company is compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import unicodedata
+
+from kenshu.kpi_reports.fiscal import ERAS, era_by_name, gregorian_year
+
+
+class Status(str, enum.Enum):
+    """What an attendance record says about one trainee at one session."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    LATE = "late"
+    LEFT_EARLY = "left_early"
+    SUBMITTED = "submitted"
+
+
+# Marks after NFKC and with spaces removed. NFKC leaves 〇 (U+3007), ○ (U+25CB)
+# and ◯ (U+25EF) apart, so each is listed.
+MARKS: dict[str, Status] = {
+    "出": Status.PRESENT,
+    "出席": Status.PRESENT,
+    "〇": Status.PRESENT,
+    "○": Status.PRESENT,
+    "◯": Status.PRESENT,
+    "欠": Status.ABSENT,
+    "欠席": Status.ABSENT,
+    "×": Status.ABSENT,
+    "✕": Status.ABSENT,
+    "x": Status.ABSENT,
+    "X": Status.ABSENT,
+    "遅": Status.LATE,
+    "遅刻": Status.LATE,
+    "早": Status.LEFT_EARLY,
+    "早退": Status.LEFT_EARLY,
+}
+
+# The mark written for each status when a sheet is exported.
+STATUS_MARKS: dict[Status, str] = {
+    Status.PRESENT: "出",
+    Status.ABSENT: "欠",
+    Status.LATE: "遅刻",
+    Status.LEFT_EARLY: "早退",
+    Status.SUBMITTED: "提出",
+}
+
+_WHITESPACE = re.compile(r"\s+")
+_WESTERN_DATE = re.compile(r"^(\d{4})\s*[/\-.年]\s*(\d{1,2})\s*[/\-.月]\s*(\d{1,2})\s*日?$")
+_ERA_NAMES = "|".join(era.name for era in ERAS)
+_ERA_LETTERS = "".join(era.letter for era in ERAS)
+_ERA_DATE = re.compile(
+    rf"^(?P<era>{_ERA_NAMES}|[{_ERA_LETTERS}{_ERA_LETTERS.lower()}])\s*(?P<year>\d{{1,2}}|元)\s*[/\-.年]\s*"
+    r"(?P<month>\d{1,2})\s*[/\-.月]\s*(?P<day>\d{1,2})\s*日?$"
+)
+_COMPANY_FORMS = (("(株)", "株式会社"), ("(有)", "有限会社"), ("(合)", "合同会社"), ("㈱", "株式会社"), ("㈲", "有限会社"))
+
+
+def normalise_text(value: object) -> str:
+    """Return *value* as NFKC text with runs of whitespace made one space and the ends stripped."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def name_key(name: str) -> str:
+    """Return the key by which two spellings of a person's name are the same: NFKC, no spaces.
+
+    ``山田 太郎``, ``山田　太郎`` (ideographic space) and ``山田太郎`` share one key.
+    """
+    return normalise_text(name).replace(" ", "")
+
+
+def company_key(name: str) -> str:
+    """Return the key by which two spellings of a company name are the same.
+
+    NFKC, no spaces, and ``(株)``, ``㈱`` written out as ``株式会社`` (likewise
+    有限会社 and 合同会社).
+    """
+    text = normalise_text(name).replace(" ", "")
+    for short, full in _COMPANY_FORMS:
+        text = text.replace(short, full)
+    return text
+
+
+def parse_date(value: object) -> dt.date:
+    """Read a date as an office writes it.
+
+    Accepted: ``datetime.date`` and ``datetime.datetime`` (as openpyxl gives
+    them), ``2026/4/1``, ``2026-04-01``, ``2026.4.1``, ``2026年4月1日``,
+    ``令和8年4月1日``, ``令和元年5月1日``, ``R8.4.1``, ``R8/4/1`` (also 平成 H
+    and 昭和 S), in full-width or half-width characters.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a date in one of those forms, names a day that does
+        not exist, or names an era year before the era began (``令和元年4月1日``).
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+
+    text = normalise_text(value)
+    if not text:
+        raise ValueError("empty date")
+
+    match = _WESTERN_DATE.match(text)
+    if match:
+        year, month, day = (int(group) for group in match.groups())
+        return dt.date(year, month, day)
+
+    match = _ERA_DATE.match(text)
+    if match:
+        era = era_by_name(match["era"])
+        number = 1 if match["year"] == "元" else int(match["year"])
+        date = dt.date(gregorian_year(era, number), int(match["month"]), int(match["day"]))
+        if date < era.start:
+            raise ValueError(f"{text!r} is before {era.name} began on {era.start}")
+        return date
+
+    raise ValueError(f"not a date: {text!r}")
+
+
+def parse_mark(value: object) -> Status:
+    """Return the status an attendance mark stands for (``出``/``〇``/``○`` present, ``欠``/``×`` absent …).
+
+    Raises
+    ------
+    ValueError
+        If the mark is empty or not one of ``MARKS``.
+    """
+    text = normalise_text(value).replace(" ", "")
+    if not text:
+        raise ValueError("empty mark")
+    try:
+        return MARKS[text]
+    except KeyError:
+        raise ValueError(f"unknown attendance mark {text!r}") from None
