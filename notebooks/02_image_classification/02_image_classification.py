@@ -39,6 +39,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.linear_model import LogisticRegression
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import confusion_matrix, ConfusionMatrixDisplay, accuracy_score
+from scipy import ndimage
 
 from kenshu.datasets import load_image_folder
 from kenshu.plotting import use_japanese_font
@@ -55,32 +56,64 @@ data = load_image_folder(
 )
 images = data.images
 y = data.target
+
+
+def surface_features(image):
+    """Return statistics of the bright part surface in one image: dark spots (holes, stains) and fine texture.
+
+    The part is taken as the pixels brighter than the midpoint between the dark
+    background and the brightest metal; anything dark enclosed by it counts as a spot.
+    """
+    threshold = (np.percentile(image, 5) + np.percentile(image, 99)) / 2
+    bright = ndimage.binary_opening(image > threshold)
+    part = ndimage.binary_fill_holes(bright)
+    interior = ndimage.binary_erosion(part, iterations=2)
+    spots = interior & ~bright
+    spot_labels, spot_count = ndimage.label(spots)
+    part_area = max(int(part.sum()), 1)
+    spot_areas = np.sort(np.bincount(spot_labels.ravel())[1:])[::-1] / part_area
+    spot_areas = np.pad(spot_areas, (0, 6))[:6]
+
+    surface = ndimage.binary_erosion(bright, iterations=2) & interior
+    if not surface.any():
+        surface = np.ones_like(bright)
+    residual = (image - ndimage.median_filter(image, size=5))[surface]
+    values = image[surface]
+    return np.concatenate(
+        [
+            [spot_count, spots.sum() / part_area],
+            spot_areas,
+            [np.abs(residual).mean(), residual.std()],
+            np.percentile(residual, [0.5, 2, 98, 99.5]),
+            [values.std()],
+            np.percentile(values, [1, 5, 50]),
+        ]
+    )
 print(f"{COMPANY}：画像 {len(y)} 枚（良品 {np.sum(y == 0)} 枚、不良品 {np.sum(y == 1)} 枚）、大きさ {images.shape[1]}×{images.shape[2]}")
 
 # %% [markdown]
 # ## 問1 特徴量を作る
 #
-# 画像をそのまま分類器に入れることもできますが、小さなデータでは「傷や汚れに効く数字」を
-# 人が選んで渡すほうが安定します。次の 3 種類を組み合わせます。
+# 画像の画素をそのまま分類器に入れる方法もありますが、部品の置かれた位置や向きが 1 枚ごとに違うと、
+# 同じ画素の場所に写るものが毎回変わってしまい、小さなデータではうまく学習できません。
+# そこで、**位置や向きが変わっても変わらない数字**（特徴量）を人が選んで渡します。
 #
-# - **縮小した画素**（16×16 のブロック平均）：どこに何があるか（穴の位置、欠けた部分）を残します。
-# - **明るさのヒストグラム**：汚れや変色で明るさの分布が変わります。
-# - **勾配（エッジ）の統計**：傷・バリ・打痕の縁は明るさが急に変わるので、勾配の大きさの平均・ばらつき・上位パーセンタイルが大きくなります。
+# - **明るさのヒストグラム**（16 区間、画素数で割って割合にする）：汚れや変色で明るさの分布が変わります。
+# - **勾配（エッジ）の統計**：傷・バリ・打痕の縁は明るさが急に変わるので、勾配の大きさの
+#   平均・標準偏差・95 と 99 パーセンタイル・最大値が大きくなります。
+# - **部品の面の統計**（用意した `surface_features(image)`、1 枚につき 18 個）：
+#   明るい面の中の暗い点（穴・汚れ）の数と面積、面の細かい凹凸です。穴が 1 つ足りない、しみがある、といった違いを数えます。
 #
 # `extract_features(images)` を完成させてください。
-# 入力は `(枚数, 高さ, 幅)` の配列（値は 0〜1）、出力は `(枚数, 特徴量の数)` の 2 次元配列です。
-# ヒント：`reshape(...).mean(axis=...)`、`np.histogram`、`np.gradient`、`np.percentile`。
+# 入力は `(枚数, 高さ, 幅)` の配列（値は 0〜1）、出力は `(枚数, 特徴量の数)` の 2 次元配列で、1 行が 1 枚です。
+# ヒント：`np.histogram(image, bins=16, range=(0, 1))`、`np.gradient(images, axis=(1, 2))`、`np.hypot`、`np.percentile`、`np.hstack`。
 
 # %% kenshu="answer" grade_id="features"
 def extract_features(images):
-    """Return one row of features per image: block means, intensity histogram, gradient statistics."""
+    """Return one row of features per image: intensity histogram, gradient statistics and surface statistics."""
     images = np.asarray(images, dtype=np.float32)
     ### BEGIN SOLUTION
     n, height, width = images.shape
-    grid = 16
-    blocks = images[:, : height // grid * grid, : width // grid * grid]
-    blocks = blocks.reshape(n, grid, height // grid, grid, width // grid).mean(axis=(2, 4)).reshape(n, -1)
-
     histograms = np.stack([np.histogram(image, bins=16, range=(0.0, 1.0))[0] for image in images])
     histograms = histograms / (height * width)
 
@@ -95,7 +128,9 @@ def extract_features(images):
             magnitude.max(axis=1),
         ]
     )
-    return np.hstack([blocks, histograms, gradient_stats])
+
+    surfaces = np.stack([surface_features(image) for image in images])
+    return np.hstack([histograms, gradient_stats, surfaces])
     ### END SOLUTION
 
 
@@ -108,7 +143,7 @@ assert X.ndim == 2, f"X は 2 次元（枚数, 特徴量の数）にしてくだ
 assert X.shape[0] == len(y), f"X の行数 {X.shape[0]} が画像の枚数 {len(y)} と違います。1 枚につき 1 行です。"
 assert np.all(np.isfinite(X)), "X に NaN か無限大が入っています。0 で割っていないか確認してください。"
 ### BEGIN HIDDEN TESTS
-assert X.shape[1] >= 10, "特徴量が少なすぎます。画素・ヒストグラム・勾配の 3 種類を入れてください。"
+assert X.shape[1] >= 20, "特徴量が少なすぎます。ヒストグラム・勾配・部品の面の 3 種類を入れてください。"
 assert X.std(axis=0).max() > 0, "どの特徴量も全画像で同じ値です。画像ごとに計算しているか確認してください。"
 _flat = np.full((1, IMAGE_SIZE, IMAGE_SIZE), 0.5, dtype=np.float32)
 _scratched = _flat.copy()
@@ -161,7 +196,7 @@ assert abs(np.mean(y_test) - np.mean(y)) <= _tolerance, "テスト用の不良�
 
 # %% kenshu="answer" grade_id="pipeline"
 ### BEGIN SOLUTION
-model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=0.1))
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 model.fit(X_train, y_train)
 y_pred = model.predict(X_test)
 ### END SOLUTION

@@ -44,6 +44,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from scipy import ndimage
 
 from kenshu.plotting import use_japanese_font
 
@@ -53,20 +54,45 @@ use_japanese_font()
 DATA_KIND = "csv" if DATA_CSV else "images"
 
 
+def surface_features(image):
+    """Return statistics of the bright part surface in one image: dark spots (holes, stains) and fine texture (as in module 02)."""
+    threshold = (np.percentile(image, 5) + np.percentile(image, 99)) / 2
+    bright = ndimage.binary_opening(image > threshold)
+    part = ndimage.binary_fill_holes(bright)
+    interior = ndimage.binary_erosion(part, iterations=2)
+    spots = interior & ~bright
+    spot_labels, spot_count = ndimage.label(spots)
+    part_area = max(int(part.sum()), 1)
+    spot_areas = np.pad(np.sort(np.bincount(spot_labels.ravel())[1:])[::-1] / part_area, (0, 6))[:6]
+    surface = ndimage.binary_erosion(bright, iterations=2) & interior
+    if not surface.any():
+        surface = np.ones_like(bright)
+    residual = (image - ndimage.median_filter(image, size=5))[surface]
+    values = image[surface]
+    return np.concatenate(
+        [
+            [spot_count, spots.sum() / part_area],
+            spot_areas,
+            [np.abs(residual).mean(), residual.std()],
+            np.percentile(residual, [0.5, 2, 98, 99.5]),
+            [values.std()],
+            np.percentile(values, [1, 5, 50]),
+        ]
+    )
+
+
 def image_features(images):
-    """Return block means, an intensity histogram and gradient statistics per image (as in module 02)."""
+    """Return the intensity histogram, gradient statistics and surface statistics per image (as in module 02)."""
     images = np.asarray(images, dtype=np.float32)
     n, height, width = images.shape
-    grid = 16
-    blocks = images[:, : height // grid * grid, : width // grid * grid]
-    blocks = blocks.reshape(n, grid, height // grid, grid, width // grid).mean(axis=(2, 4)).reshape(n, -1)
     histograms = np.stack([np.histogram(image, bins=16, range=(0.0, 1.0))[0] for image in images]) / (height * width)
     gradient_y, gradient_x = np.gradient(images, axis=(1, 2))
     magnitude = np.hypot(gradient_x, gradient_y).reshape(n, -1)
     gradient_stats = np.column_stack(
         [magnitude.mean(axis=1), magnitude.std(axis=1), np.percentile(magnitude, [95, 99], axis=1).T, magnitude.max(axis=1)]
     )
-    return np.hstack([blocks, histograms, gradient_stats])
+    surfaces = np.stack([surface_features(image) for image in images])
+    return np.hstack([histograms, gradient_stats, surfaces])
 
 
 if DATA_KIND == "images":
@@ -103,7 +129,7 @@ print(f"{COMPANY}（{DATA_KIND}）：学習用 {len(y_train)} 件、テスト用
 
 # %% kenshu="answer" grade_id="scores"
 ### BEGIN SOLUTION
-model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced", C=0.1))
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
 model.fit(X_train, y_train)
 scores = model.predict_proba(X_test)[:, 1]
 ### END SOLUTION

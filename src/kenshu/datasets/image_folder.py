@@ -1,6 +1,6 @@
 """Read a factory's photos sorted into one folder per class.
 
-The folder holds one subfolder per class, named as the factory names them
+The folder contains one subfolder per class, named as the factory names them
 (``OK``/``NG``, ``good``/``bad``, ``良品``/``不良品``, ``MT_Free``/``MT_Crack``,
 ...). Photos may lie directly in a class folder or in folders below it. A
 PNG whose stem matches another photo in the same folder (``a.jpg`` and
@@ -55,8 +55,9 @@ class ImageProblem:
     """A file or class folder that could not be used as it is.
 
     ``reason`` is one of ``"corrupt"``, ``"unreadable"``, ``"empty_class"``,
-    ``"too_few_images"``, ``"duplicate"``, ``"duplicate_other_class"``;
-    ``detail`` carries the count or the other file.
+    ``"too_few_images"``, ``"duplicate"``, ``"duplicate_other_class"`` and
+    ``"outside_class_folder"``. ``detail`` carries the error, the count or
+    the other file.
     """
 
     path: Path
@@ -93,7 +94,7 @@ def is_good_class_name(name: str) -> bool:
 
 
 def decide_good_class(class_names: list[str], good_class: str | None = None, *, folder: Path | None = None) -> str:
-    """Return the class folder that holds the good parts.
+    """Return the class folder that contains the good parts.
 
     Parameters
     ----------
@@ -149,7 +150,9 @@ def _scan_class(name: str, folder: Path) -> _ClassFiles:
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+        # A broken link is kept, so that it is reported as unreadable instead of vanishing.
+        broken_link = path.is_symlink() and not path.exists()
+        if (path.is_file() or broken_link) and path.suffix.lower() in IMAGE_SUFFIXES:
             by_directory[path.parent].append(path)
 
     for directory in sorted(by_directory):
@@ -195,6 +198,25 @@ def _read_gray(path: Path) -> tuple[np.ndarray, tuple[int, int], str]:
     return np.asarray(gray, dtype=np.float32) / 255.0, size, image_format
 
 
+def _header_info(path: Path, problems: list[ImageProblem]) -> tuple[tuple[int, int], str] | None:
+    """Return the upright (width, height) and format from the header alone, or None if it is unreadable."""
+    try:
+        with Image.open(path) as opened:
+            width, height = opened.size
+            image_format = opened.format or path.suffix.lstrip(".").upper()
+            orientation = opened.getexif().get(0x0112, 1)
+    except PermissionError as error:
+        _report(problems, ImageProblem(path, "unreadable", str(error)))
+        return None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        _report(problems, ImageProblem(path, "corrupt", str(error)))
+        return None
+    # EXIF orientations 5 to 8 turn the photo by 90 degrees.
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return (width, height), image_format
+
+
 def _resize(array: np.ndarray, image_size: int, *, keep_aspect: bool) -> np.ndarray:
     image = Image.fromarray(array.astype(np.float32), mode="F")
     if keep_aspect and image.width != image.height:
@@ -209,8 +231,20 @@ def _resize(array: np.ndarray, image_size: int, *, keep_aspect: bool) -> np.ndar
 
 
 def _read_mask(path: Path, image_size: int, *, keep_aspect: bool) -> np.ndarray:
+    """Read a mask (white = defect) and shrink it so that thin defects stay visible.
+
+    Any pixel of the output that covers some defect pixel is True, so a crack
+    one pixel wide does not disappear when a large photo is made small.
+    """
     array, _, _ = _read_gray(path)
-    return _resize(array, image_size, keep_aspect=keep_aspect) >= 0.5
+    defect = Image.fromarray((array >= 0.5).astype(np.float32), mode="F")
+    if keep_aspect and defect.width != defect.height:
+        side = max(defect.width, defect.height)
+        canvas = Image.new("F", (side, side), 0.0)
+        canvas.paste(defect, ((side - defect.width) // 2, (side - defect.height) // 2))
+        defect = canvas
+    resized = defect.resize((image_size, image_size), Image.Resampling.BOX)
+    return np.asarray(resized, dtype=np.float32) > 1e-6
 
 
 def _sha256(path: Path) -> str:
@@ -230,7 +264,7 @@ def _class_folders(root: Path) -> list[Path]:
 
 def _report(problems: list[ImageProblem], problem: ImageProblem) -> None:
     problems.append(problem)
-    logger.warning("%s", problem.describe(lang="en"))
+    logger.warning("%s", problem.describe())
 
 
 def load_image_folder(
@@ -290,7 +324,9 @@ def load_image_folder(
         ``good_class``; ``paths`` list of Path; ``mask_paths`` list of Path
         or None; ``original_sizes`` list of (width, height); ``problems``
         list of :class:`ImageProblem`; ``card_path`` Path or None;
-        ``masks`` when *load_masks*; ``DESCR``.
+        ``masks`` when *load_masks*; ``folder_files`` list of dicts (path,
+        class, size, format, sha256, mask) for every usable file of the
+        folder, including those left out by *max_per_class*; ``DESCR``.
 
     Raises
     ------
@@ -325,6 +361,11 @@ def load_image_folder(
     good = decide_good_class(class_names, good_class, folder=root)
     problems: list[ImageProblem] = []
 
+    # Photos beside the class folders have no class: report them instead of guessing one.
+    for stray in sorted(root.iterdir()):
+        if stray.is_file() and stray.suffix.lower() in IMAGE_SUFFIXES and not stray.name.startswith("."):
+            _report(problems, ImageProblem(stray, "outside_class_folder"))
+
     # Step 2: list files and drop exact duplicates by content hash (the first in path order stays).
     scanned = [_scan_class(folder.name, folder) for folder in folders]
     seen: dict[str, tuple[Path, str]] = {}
@@ -352,10 +393,12 @@ def load_image_folder(
     rng = check_random_state(random_state)
     total = sum(len(paths) if max_per_class is None else min(len(paths), max_per_class) for paths in candidates.values())
     images, masks, paths, mask_paths, sizes, formats, class_index = [], [], [], [], [], [], []
+    folder_files: list[dict] = []
     bar = progress_bar(description=message("datasets.progress_loading"), total=total, unit="img") if show_progress else None
     try:
         for index, files in enumerate(scanned):
             loaded = _decode_class(candidates[files.name], max_per_class, rng, problems, bar)
+            decoded = {image_path: (size, image_format) for image_path, _, size, image_format in loaded}
             for image_path, array, size, image_format in loaded:
                 images.append(_resize(array, image_size, keep_aspect=keep_aspect))
                 mask_path = files.masks.get(image_path)
@@ -367,11 +410,32 @@ def load_image_folder(
                 formats.append(image_format)
                 class_index.append(index)
 
+            # Files left out by max_per_class still belong in the card: read their headers only.
+            usable = 0
+            failed = {problem.path for problem in problems}
+            for image_path in candidates[files.name]:
+                info = decoded.get(image_path)
+                if info is None and max_per_class is not None and image_path not in failed:
+                    info = _header_info(image_path, problems)
+                if info is None:
+                    continue
+                usable += 1
+                folder_files.append(
+                    {
+                        "path": image_path,
+                        "class": files.name,
+                        "size": info[0],
+                        "format": info[1],
+                        "sha256": checksums[image_path],
+                        "mask": files.masks.get(image_path),
+                    }
+                )
+
             # Step 4: classes that are empty or too small for a stratified split.
-            if not loaded:
+            if usable == 0:
                 _report(problems, ImageProblem(files.folder, "empty_class", files.name))
-            elif len(loaded) < min_per_class:
-                _report(problems, ImageProblem(files.folder, "too_few_images", f"{len(loaded)}/{min_per_class}"))
+            elif usable < min_per_class:
+                _report(problems, ImageProblem(files.folder, "too_few_images", f"{usable}/{min_per_class}"))
     finally:
         if bar is not None:
             bar.close()
@@ -394,6 +458,7 @@ def load_image_folder(
         original_sizes=sizes,
         formats=formats,
         checksums=[checksums[p] for p in paths],
+        folder_files=folder_files,
         problems=problems,
         source=root.resolve(),
         card_path=None,
@@ -441,8 +506,8 @@ def _decode_class(
     if max_per_class is not None and len(order) > max_per_class:
         order = [order[i] for i in rng.permutation(len(order))]
 
-    # NOTE: with max_per_class, files after the last one needed are never decoded, so a
-    # corrupt file among them is not reported. Duplicates are found in every file.
+    # NOTE: with max_per_class, files after the last one needed are only checked by their
+    # header, so a file that is truncated further on is not reported. Duplicates are found in every file.
     loaded = []
     for image_path in order:
         if max_per_class is not None and len(loaded) >= max_per_class:

@@ -1,9 +1,10 @@
 """Generated photos of pressed metal brackets, good and defective, with defect masks.
 
-Every image is drawn from a small physical model: a rounded-rectangle bracket
-with four punched holes, a brushed-metal surface whose streaks run along the
-part, an anisotropic sheen, uneven lighting with a hot spot, a soft shadow on
-the conveyor and camera noise. Defects change the surface where they are:
+Every image is drawn from a small physical model. The part is a
+rounded-rectangle bracket with four punched holes. Its brushed-metal surface
+has streaks along the part and a sheen band across them. The lighting is
+uneven with a hot spot, the part casts a soft shadow on the conveyor, and the
+camera adds noise. Defects change the surface where they are:
 
 - ``scratch``: a thin curved groove, lit on one wall and shadowed on the other;
 - ``dent``: a shallow depression shaded by the direction of the light;
@@ -18,6 +19,8 @@ overall brightness.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import math
 import re
@@ -245,7 +248,8 @@ def _dent(rng: np.random.RandomState, scene: _Scene) -> tuple[np.ndarray, np.nda
     depth = rng.uniform(0.8, 1.3) * sigma
     part = scene.part
     delta = 0.35 * depth * (grad_x * part.light_x + grad_y * part.light_y) - 0.08 * bowl
-    mask = r2 < 1.8**2
+    # The mask covers the depression down to 5 % of its depth (exp(-r²/2) = 0.05 at r = 2.45 σ).
+    mask = r2 < 2.45**2
     return delta, mask
 
 
@@ -293,20 +297,29 @@ def _burr(rng: np.random.RandomState, scene: _Scene) -> tuple[np.ndarray, np.nda
 
 
 def _draw_part(rng: np.random.RandomState, size: int, defect: str) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one photo; return the image in [0, 1] and the defect mask."""
+    """Draw one photo; return the image in [0, 1] and the defect mask.
+
+    Everything except the defect is drawn from *rng* before the defect, and the
+    defect from its own generator, so the same *rng* state gives the same photo
+    with and without a defect: they differ only where the defect is.
+    """
     part = _random_part(rng, size)
     scene = _Scene(size, part)
     light = _lighting(rng, scene)
     metal = _brushed_metal(rng, scene)
-    missing = rng.randint(len(_HOLES)) if defect == "missing_hole" else -1
+    background = 0.16 + 0.025 * _smooth_noise(rng, 6, size)
+    camera_noise = rng.normal(0.0, rng.uniform(0.006, 0.014), size=(size, size))
+    missing_hole = rng.randint(len(_HOLES))
+    defect_rng = np.random.RandomState(rng.randint(0, 2**31 - 1))
 
     # Outline: the plate minus every punched hole, antialiased over one pixel.
     distance = scene.plate_distance()
     mask = np.zeros((size, size), dtype=bool)
     for index, (hu, hv, hr) in enumerate(scene.hole_centers()):
         hole = hr - np.hypot(scene.u - hu, scene.v - hv)
-        if index == missing:
-            mask = (hole > -0.5) & (distance < 0)
+        if defect == "missing_hole" and index == missing_hole:
+            # The mask includes the rim where the hole edge would have been.
+            mask = (hole > -2.5) & (distance < 0)
             continue
         distance = np.maximum(distance, hole)
     coverage = np.clip(0.5 - distance, 0.0, 1.0)
@@ -317,31 +330,29 @@ def _draw_part(rng: np.random.RandomState, size: int, defect: str) -> tuple[np.n
     bevel = np.exp(-((distance + 1.0) ** 2) / 1.5) * facing * 0.25
     surface = metal + bevel
 
-    # Defects change the surface before it is lit.
+    # Defects change the surface before it is lit; a burr adds material outside the outline.
     extra_coverage = np.zeros_like(coverage)
     extra_brightness = np.zeros_like(coverage)
     if defect == "scratch":
-        delta, mask = _scratch(rng, scene)
+        delta, mask = _scratch(defect_rng, scene)
         surface = surface + delta
     elif defect == "dent":
-        delta, mask = _dent(rng, scene)
+        delta, mask = _dent(defect_rng, scene)
         surface = surface + delta
     elif defect == "stain":
-        delta, mask = _stain(rng, scene, metal)
+        delta, mask = _stain(defect_rng, scene, metal)
         surface = surface + delta
     elif defect == "burr":
-        extra_brightness, extra_coverage, mask = _burr(rng, scene)
+        extra_brightness, extra_coverage, mask = _burr(defect_rng, scene)
 
     # Conveyor background with the part's soft shadow, away from the light.
-    background = 0.16 + 0.025 * _smooth_noise(rng, 6, size)
     shadow_distance = scene.plate_distance(-2.5 * part.light_x, -2.5 * part.light_y)
     shadow = np.clip(0.5 - shadow_distance / 3.0, 0.0, 1.0)
     background = background * (1.0 - 0.45 * shadow)
 
-    lit_surface = surface * light
-    image = background * light * (1.0 - coverage) + lit_surface * coverage
+    image = background * light * (1.0 - coverage) + surface * light * coverage
     image = image * (1.0 - extra_coverage) + extra_brightness * extra_coverage
-    image = image + rng.normal(0.0, rng.uniform(0.006, 0.014), size=(size, size))
+    image = image + camera_noise
 
     if defect in ("scratch", "dent", "stain"):
         mask &= coverage > 0.5
@@ -445,9 +456,7 @@ def make_press_parts(
 
 
 def _write_png(array: np.ndarray, path: Path) -> bool:
-    """Write *array* as PNG unless the file already holds exactly those bytes; return whether it wrote."""
-    import io
-
+    """Write *array* as PNG unless the file already contains exactly those bytes; return whether it wrote."""
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     data = buffer.getvalue()
@@ -473,7 +482,7 @@ def save_image_folder(
     ``labels.csv`` at the top lists file, class and defect kind. Running it
     again rewrites only files whose content changed and removes photos and
     masks of an earlier, different run from the class folders, so the folder
-    always holds exactly this *bunch*.
+    always contains exactly this *bunch*.
 
     Parameters
     ----------
@@ -490,8 +499,6 @@ def save_image_folder(
     path : Path
         The folder written.
     """
-    import csv
-
     if not good_name or not defect_name or good_name == defect_name:
         raise ValueError(f"good_name and defect_name must be two different folder names, got {good_name!r} and {defect_name!r}")
     for name in (good_name, defect_name):
@@ -535,12 +542,17 @@ def save_image_folder(
                 old.unlink()
                 removed += 1
 
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["file", "class", "defect_kind"])
+    writer.writerows(rows)
     labels = root / "labels.csv"
-    with open(labels.with_name("labels.csv.tmp"), "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "class", "defect_kind"])
-        writer.writerows(rows)
-    labels.with_name("labels.csv.tmp").replace(labels)
+    content = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if not labels.is_file() or labels.read_bytes() != content:
+        temporary = labels.with_name("labels.csv.tmp")
+        temporary.write_bytes(content)
+        temporary.replace(labels)
 
-    logger.info("wrote %d files to %s (%d unchanged, %d stale removed)", written, root, 2 * len(images) - written, removed)
+    total = sum(len(names) for names in expected.values())
+    logger.info("wrote %d files to %s (%d unchanged, %d stale removed)", written, root, total - written, removed)
     return root

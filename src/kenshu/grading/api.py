@@ -14,19 +14,26 @@ import logging
 import os
 import re
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from kenshu.courses.spec import CourseSpec
 from kenshu.errors import KenshuError
+from kenshu.i18n import message
 from kenshu.grading.config import exchange_root, load_nbgrader_config, nbgrader_root
 from kenshu.progress import progress
 
 logger = logging.getLogger(__name__)
+
+# NOTE: nbgrader 0.9.6 triggers SQLAlchemy 2.x "not in session" warnings on every autograde.
+# They do not affect the stored grades (the comparison tests read them back), so they are hidden.
+warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
 
 
 @dataclass(frozen=True)
@@ -40,12 +47,19 @@ class TraineeResult:
 
 
 def _last_error_line(result: dict) -> str:
-    """Return the most telling line of an nbgrader failure: the last error in its log or traceback."""
+    """Return the most telling line of an nbgrader failure: the last exception that is not nbgrader's wrapper."""
     text = "\n".join(part for part in (result.get("log") or "", result.get("error") or "") if part)
-    error_lines = [line.strip() for line in text.splitlines() if re.search(r"error|exception|missing|invalid", line, re.I)]
-    if error_lines:
-        return error_lines[-1][:500]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    exception_lines = [
+        line
+        for line in lines
+        if re.match(r"^[\w.]*(Error|Exception|Timeout\w*)\b.*:", line) and "NbGraderException" not in line
+    ]
+    if exception_lines:
+        return exception_lines[-1][:500]
+    error_lines = [line for line in lines if line.startswith("[ERROR]") and "Please see the" not in line]
+    if error_lines:
+        return error_lines[-1].removeprefix("[ERROR]").strip()[:500]
     return lines[-1][:500] if lines else "unknown error"
 
 
@@ -75,7 +89,7 @@ class CourseGrader:
         # nbgrader's default exchange expects a world-writable, sticky root, as /srv/nbgrader/exchange is.
         exchange.chmod(0o1777)
         # nbgrader logs every file it copies at INFO; show that only when kenshu itself is verbose.
-        self.config.NbGraderAPI.log_level = logging.getLevelName(max(logging.getLogger("kenshu").getEffectiveLevel(), logging.INFO))
+        self.config.NbGraderAPI.log_level = max(logging.getLogger("kenshu").getEffectiveLevel(), logging.INFO)
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
 
@@ -118,6 +132,11 @@ class CourseGrader:
             if trainee_id not in submitted:
                 results.append(TraineeResult(trainee_id, assignment, "not_submitted"))
                 continue
+            problem = self.inspect_submission(assignment, trainee_id)
+            if problem is not None:
+                logger.error("submission of %s for %s cannot be graded: %s", assignment, trainee_id, problem)
+                results.append(TraineeResult(trainee_id, assignment, "failed", problem))
+                continue
             outcome = self.api.autograde(assignment, trainee_id, force=True, create=True)
             if outcome.get("success"):
                 results.append(TraineeResult(trainee_id, assignment, "ok"))
@@ -127,6 +146,25 @@ class CourseGrader:
                 results.append(TraineeResult(trainee_id, assignment, "failed", reason))
         self._save_results(assignment, results)
         return results
+
+    def inspect_submission(self, assignment: str, trainee_id: str) -> str | None:
+        """Return why the submitted notebooks of *trainee_id* cannot be graded, or None if they can.
+
+        nbgrader grades a notebook with no grade cells as zero without a word;
+        a trainee who saved an empty notebook deserves to be told instead.
+        """
+        submitted = self.root / "submitted" / trainee_id / assignment
+        for source_path in sorted((self.root / "source" / assignment).glob("*.ipynb")):
+            path = submitted / source_path.name
+            if not path.is_file():
+                return message("grading.reason.notebook_missing", notebook=source_path.name)
+            try:
+                notebook = nbformat.read(path, as_version=4)
+            except Exception as error:  # noqa: BLE001  (nbformat raises several JSON and schema errors)
+                return message("grading.reason.unreadable", notebook=path.name, detail=str(error).splitlines()[0][:200])
+            if not any("nbgrader" in cell.metadata for cell in notebook.cells):
+                return message("grading.reason.no_grade_cells", notebook=path.name)
+        return None
 
     @property
     def results_file(self) -> Path:

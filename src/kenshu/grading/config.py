@@ -49,6 +49,8 @@ def render_nbgrader_config(spec: CourseSpec, assignments: list[str]) -> str:
         "c.Exchange.path_includes_course = True",
         f"c.Execute.timeout = {spec.grading.cell_timeout}",
         "c.Execute.interrupt_on_timeout = True",
+        "# Kernels run on 127.0.0.1; this hides ipykernel's start-up warning about unencrypted TCP.",
+        "c.Execute.extra_arguments = ['--IPKernelApp.log_level=ERROR']",
         f"c.ClearSolutions.code_stub = {{'python': {message('grading.code_stub', lang=spec.language)!r}}}",
         f"c.ClearSolutions.text_stub = {message('grading.text_stub', lang=spec.language)!r}",
         "",

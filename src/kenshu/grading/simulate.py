@@ -8,11 +8,14 @@ trainee who never submits.
 from __future__ import annotations
 
 import copy
+import json
 import math
+from pathlib import Path
 
 import nbformat
 
 from kenshu.i18n import message
+from kenshu.progress import progress
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -84,3 +87,31 @@ def simulate_submission(
             if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
                 cell.source = message("simulate.written_answer")
     return submission
+
+
+def submit_simulated_cohort(grader, assignment: str, cohort: dict[str, str], homes: Path) -> list[str]:
+    """Fetch, fill in and submit *assignment* for each simulated trainee; return who submitted.
+
+    *cohort* maps a trainee id to one of ``COHORT_KINDS``. Each trainee works
+    in ``homes/<id>``, as on the hub.
+    """
+    from kenshu.grading.trainee import fetch_assignment, submit_assignment
+
+    source_path = grader.root / "source" / assignment / f"{assignment}.ipynb"
+    source = nbformat.read(source_path, as_version=4)
+    mistakes_path = grader.root.parent / "mistakes" / f"{assignment}.json"
+    mistakes = json.loads(mistakes_path.read_text(encoding="utf-8")) if mistakes_path.is_file() else {}
+
+    submitted = []
+    for trainee_id, kind in progress(cohort.items(), description=f"submit {assignment}", unit="人"):
+        home = homes / trainee_id
+        folder = fetch_assignment(grader, assignment, trainee_id, home)
+        notebook_path = folder / f"{assignment}.ipynb"
+        released = nbformat.read(notebook_path, as_version=4)
+        submission = simulate_submission(released, source, mistakes, kind)
+        if submission is None:
+            continue
+        nbformat.write(submission, notebook_path)
+        submit_assignment(grader, assignment, trainee_id, home)
+        submitted.append(trainee_id)
+    return submitted

@@ -9,10 +9,10 @@ stopped), reopens the port with exponential backoff until it is back.
 from __future__ import annotations
 
 import errno
-import getpass
 import grp
 import logging
 import os
+import pwd
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +36,14 @@ def _group_name(path: str) -> str:
         return "dialout"
 
 
+def _user_name() -> str:
+    # The effective user, not $USER: a process started with sudo or su keeps the old $USER.
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
 def _available_ports() -> str:
     names = sorted(port.device for port in serial.tools.list_ports.comports())
     return ", ".join(names) if names else "-"
@@ -48,7 +56,7 @@ def open_error(port: str, error: Exception) -> KenshuError:
         return KenshuError(
             "hardware_labs.port_permission",
             port=port,
-            user=getpass.getuser(),
+            user=_user_name(),
             group=_group_name(port),
         )
     if isinstance(error, FileNotFoundError) or code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
@@ -247,15 +255,23 @@ class SerialSensor:
             while newline >= 0:
                 raw = bytes(self._buffer[: newline + 1])
                 del self._buffer[: newline + 1]
+                start = raw.rfind(b"$")
+                if start > 0:
+                    # Resynchronise on the start marker: what comes before it is
+                    # noise or the rest of a cut line, counted on its own.
+                    self.parser.feed(raw[:start])
+                    raw = raw[start:]
                 reading = self.parser.feed(raw)
                 if reading is not None:
                     return reading
                 newline = self._buffer.find(b"\n")
 
             if len(self._buffer) > MAX_LINE_BYTES:
-                # Noise with no line end: hand it to the parser to be counted, then drop it.
-                self.parser.feed(bytes(self._buffer))
-                self._buffer.clear()
+                # Noise with no line end: count it and keep only a line that may have started.
+                start = self._buffer.rfind(b"$")
+                keep = start if 0 <= start and len(self._buffer) - start <= MAX_LINE_BYTES else len(self._buffer)
+                self.parser.feed(bytes(self._buffer[:keep]))
+                del self._buffer[:keep]
 
             if deadline is not None and time.monotonic() >= deadline:
                 return None

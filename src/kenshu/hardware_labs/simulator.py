@@ -25,7 +25,7 @@ import numpy as np
 
 from kenshu.hardware_labs.protocol import SEQUENCE_MODULUS, encode_line
 from kenshu.hardware_labs.vibration import FAULTS as BEARING_FAULTS
-from kenshu.hardware_labs.vibration import VibrationSource
+from kenshu.hardware_labs.vibration import VibrationStream
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +84,11 @@ class _VibrationSource:
     units = {"ax": "g", "ay": "g", "az": "g"}
 
     def __init__(self, fault: str | None, rng: np.random.Generator, rate: float) -> None:
-        self.source = VibrationSource(sample_rate=rate, fault=fault, random_state=int(rng.integers(2**31)))
-        self.block = np.empty((0, 3))
-        self.position = 0
+        self.stream = VibrationStream(sample_rate=rate, fault=fault, random_state=int(rng.integers(2**31)))
 
     def values(self, t: float) -> dict[str, float]:
-        if self.position >= len(self.block):
-            self.block = self.source.next_block(256)
-            self.position = 0
-        ax, ay, az = self.block[self.position]
-        self.position += 1
-        return {"ax": round(float(ax), 4), "ay": round(float(ay), 4), "az": round(float(az), 4)}
+        ax, ay, az = self.stream.next_sample()
+        return {"ax": round(ax, 4), "ay": round(ay, 4), "az": round(az, 4)}
 
 
 class SensorSimulator:

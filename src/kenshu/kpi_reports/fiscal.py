@@ -64,10 +64,14 @@ def era_year(date: dt.date) -> tuple[Era, int]:
 def fiscal_era_year(year: int) -> tuple[Era, int]:
     """Return the era and era year that name fiscal year *year* (FY2019 is 令和 1, 令和元年度).
 
-    A fiscal year is named after the era in force on its last day, so the
-    year that began in 平成 on 1 April 2019 is 令和元年度.
+    A fiscal year takes the newest era that began in its calendar year or
+    earlier, so the year that began in 平成 on 1 April 2019 is 令和元年度, and
+    FY1988 (平成 began in January 1989, within it) stays 昭和63年度.
     """
-    return era_year(dt.date(year + 1, 3, 31))
+    for era in ERAS:
+        if era.start.year <= year:
+            return era, year - era.start.year + 1
+    raise ValueError(f"fiscal year {year} is before the first supported era ({ERAS[-1].name})")
 
 
 def era_year_text(era_year_number: int) -> str:

@@ -149,11 +149,11 @@ def _store_row(raw: RawRow, *, file: str, recorder: Recorder, roster: Roster | N
     try:
         date = parse_date(cells.get("date"))
     except ValueError:
-        raise _RowError(message("kpi.reject_bad_date", value=normalise_text(cells.get("date")))) from None
+        raise _RowError(message("kpi.reject_bad_date", value=str(cells.get("date") or "").strip())) from None
     try:
         status = parse_mark(cells.get("mark"))
     except ValueError:
-        raise _RowError(message("kpi.reject_bad_mark", value=normalise_text(cells.get("mark")))) from None
+        raise _RowError(message("kpi.reject_bad_mark", value=str(cells.get("mark") or "").strip())) from None
 
     # 2. Find the course: a column of the sheet, else the roster's, else the caller's.
     row_course_id = normalise_text(cells.get("course_id")) or (roster.course_id if roster else None) or course_id
@@ -171,14 +171,14 @@ def _store_row(raw: RawRow, *, file: str, recorder: Recorder, roster: Roster | N
     trainee = recorder.trainee(key, trainee_id=trainee_id, name=name, company=company, source=source)
 
     # 4. Add the record unless it is already there.
-    outcome = recorder.add_attendance(training_session, trainee, status, normalise_text(cells.get("mark")), source)
+    outcome, stored = recorder.add_attendance(training_session, trainee, status, normalise_text(cells.get("mark")), source)
     if outcome == "added":
         result.added += 1
-    elif outcome == "present":
+    elif outcome == "same":
         result.present += 1
     else:
         raise _RowError(
-            message("kpi.reject_conflict", date=date, stored=STATUS_MARKS[Status(outcome)], given=STATUS_MARKS[status])
+            message("kpi.reject_conflict", date=date, stored=STATUS_MARKS[Status(stored)], given=STATUS_MARKS[status])
         )
 
 

@@ -102,11 +102,14 @@ class Recorder:
             self.sessions[key] = row
         return self.sessions[key]
 
-    def add_attendance(self, training_session: TrainingSession, trainee: Trainee, status: Status, mark: str, source: Source) -> str:
+    def add_attendance(
+        self, training_session: TrainingSession, trainee: Trainee, status: Status, mark: str, source: Source
+    ) -> tuple[str, str | None]:
         """Queue an attendance record unless the same (session, trainee) is known.
 
-        Returns ``"added"``, ``"present"`` (the same status is already stored)
-        or the stored status when it differs (a conflict the caller reports).
+        Returns ``("added", None)``, ``("same", None)`` when the same status is
+        already stored, or ``("conflict", stored status)`` when another status
+        is stored (the stored record is kept and the caller reports the row).
         """
         key = (training_session.id, trainee.id)
         stored = self.attendance.get(key)
@@ -122,10 +125,10 @@ class Recorder:
                     "source_row": source.row,
                 }
             )
-            return "added"
+            return "added", None
         if stored == status.value:
-            return "present"
-        return stored
+            return "same", None
+        return "conflict", stored
 
     def flush(self) -> None:
         """Write the queued attendance records in one bulk insert."""

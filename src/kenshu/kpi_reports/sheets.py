@@ -74,18 +74,41 @@ def _header_key(text: object) -> str:
     return normalise_text(text).replace(" ", "").lower()
 
 
+def _date_header(cell: object) -> object | None:
+    from kenshu.kpi_reports.normalise import parse_date
+
+    try:
+        return parse_date(cell)
+    except (ValueError, TypeError):
+        return None
+
+
 def match_header(cells: list[object]) -> dict[int, str] | None:
-    """Return {column index: column name} if *cells* is a header row, else None."""
+    """Return {column index: column name} if *cells* is a header row, else None.
+
+    Two layouts are recognised. A list has one row per record, with 日付 and
+    出欠 columns. A grid has one row per trainee and one column per session
+    day, headed by the date; its date columns are named ``day:<ISO date>``.
+    """
     columns: dict[int, str] = {}
+    days: dict[int, str] = {}
     for index, cell in enumerate(cells):
         key = _header_key(cell)
         for name, aliases in COLUMN_ALIASES.items():
             if key in aliases and name not in columns.values():
                 columns[index] = name
                 break
+        else:
+            date = _date_header(cell) if key else None
+            if date is not None:
+                days[index] = f"day:{date.isoformat()}"
     names = set(columns.values())
-    if all(name in names for name in REQUIRED_COLUMNS) and names & {"name", "trainee_id"}:
+    if not names & {"name", "trainee_id"}:
+        return None
+    if all(name in names for name in REQUIRED_COLUMNS):
         return columns
+    if days and not names & set(REQUIRED_COLUMNS):
+        return {**columns, **days}
     return None
 
 
@@ -99,7 +122,16 @@ def _rows_from_table(table: Iterator[tuple[int, list[object]]], *, source: str, 
             continue
         if all(normalise_text(cell) == "" for cell in cells):
             continue
-        yield RawRow(row_number, {name: cells[index] if index < len(cells) else None for index, name in header.items()}, sheet)
+        values = {name: cells[index] if index < len(cells) else None for index, name in header.items()}
+        days = {name: value for name, value in values.items() if name.startswith("day:")}
+        if not days:
+            yield RawRow(row_number, values, sheet)
+            continue
+        # A grid row holds one record per non-blank day cell; a blank cell is no record.
+        person = {name: value for name, value in values.items() if not name.startswith("day:")}
+        for name, mark in days.items():
+            if normalise_text(mark):
+                yield RawRow(row_number, {**person, "date": name.removeprefix("day:"), "mark": mark}, sheet)
 
     if header is None:
         raise KenshuError("kpi.sheet_no_header", path=source, sheet=sheet or "-")
@@ -171,6 +203,10 @@ def read_xlsx_sheets(path: Path) -> Iterator[RawRow]:
 
         def table(worksheet=worksheet, merged=merged) -> Iterator[tuple[int, list[object]]]:
             for row_number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                # A row blank but for a merged range reaching into it (a date merged down the day) is blank.
+                if all(normalise_text(value) == "" for value in values):
+                    yield row_number, []
+                    continue
                 yield row_number, [
                     merged.get((row_number, column), value) for column, value in enumerate(values, start=1)
                 ]

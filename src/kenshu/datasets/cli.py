@@ -1,0 +1,102 @@
+"""``kenshu datasets make-press-parts``, ``make-process-log`` and ``card``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from kenshu.i18n import message
+
+logger = logging.getLogger(__name__)
+
+
+def _print_folder_summary(data) -> None:
+    """Print the count per class and every problem of a loaded image folder."""
+    counts = {name: 0 for name in data.class_names}
+    for index in data.class_index:
+        counts[data.class_names[int(index)]] += 1
+    print(message("datasets.cli_folder_summary", path=data.source, n_images=len(data.paths), good_class=data.good_class))
+    for name, count in counts.items():
+        label = data.target_names[0] if name == data.good_class else data.target_names[1]
+        print(message("datasets.cli_class_line", name=name, label=label, count=count))
+    if data.problems:
+        print(message("datasets.cli_problems", count=len(data.problems)))
+        for problem in data.problems:
+            print(f"  - {problem.describe()}")
+    else:
+        print(message("datasets.cli_no_problems"))
+    if data.card_path is not None:
+        print(message("datasets.cli_card_written", path=data.card_path))
+    else:
+        print(message("datasets.cli_card_not_written", path=data.source))
+
+
+def _make_press_parts(args: argparse.Namespace) -> int:
+    from kenshu.datasets import load_image_folder, make_press_parts, save_image_folder
+
+    parts = make_press_parts(
+        args.n_samples,
+        defect_ratio=args.defect_ratio,
+        image_size=args.image_size,
+        random_state=args.random_state,
+    )
+    folder = save_image_folder(parts, args.out, good_name=args.good_name, defect_name=args.defect_name)
+    data = load_image_folder(folder, good_class=args.good_name, image_size=args.image_size, show_progress=False)
+    _print_folder_summary(data)
+    return 0
+
+
+def _make_process_log(args: argparse.Namespace) -> int:
+    from kenshu.datasets import make_process_log
+
+    frame = make_process_log(args.n_samples, defect_rate=args.defect_rate, units_in_columns=True, random_state=args.random_state)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    # UTF-8 with a byte order mark, so that Excel shows the Japanese headers correctly.
+    frame.to_csv(args.out, index=False, encoding="utf-8-sig")
+    defects = int((frame["品質"] == "不良品").sum())
+    print(message("datasets.cli_process_log_written", path=args.out, rows=len(frame), defects=defects))
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from kenshu.datasets import load_image_folder
+
+    data = load_image_folder(
+        args.folder,
+        good_class=args.good_class,
+        image_size=args.image_size,
+        card_dir=args.card_dir,
+    )
+    _print_folder_summary(data)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``kenshu datasets`` and its verbs."""
+    parser = subparsers.add_parser("datasets", help=message("datasets.cli_help"))
+    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+
+    press = verbs.add_parser("make-press-parts", help=message("datasets.cli_make_press_parts_help"))
+    press.add_argument("out", type=Path, help=message("datasets.cli_out_folder_help"))
+    press.add_argument("--n-samples", type=int, default=200, help=message("datasets.cli_n_samples_help"))
+    press.add_argument("--defect-ratio", type=float, default=0.5, help=message("datasets.cli_defect_ratio_help"))
+    press.add_argument("--image-size", type=int, default=128, help=message("datasets.cli_image_size_help"))
+    press.add_argument("--random-state", type=int, default=0, help=message("datasets.cli_random_state_help"))
+    press.add_argument("--good-name", default="良品", help=message("datasets.cli_good_name_help"))
+    press.add_argument("--defect-name", default="不良品", help=message("datasets.cli_defect_name_help"))
+    press.set_defaults(handler=_make_press_parts)
+
+    process = verbs.add_parser("make-process-log", help=message("datasets.cli_make_process_log_help"))
+    process.add_argument("out", type=Path, help=message("datasets.cli_out_csv_help"))
+    process.add_argument("--n-samples", type=int, default=1000, help=message("datasets.cli_n_rows_help"))
+    process.add_argument("--defect-rate", type=float, default=0.05, help=message("datasets.cli_defect_rate_help"))
+    process.add_argument("--random-state", type=int, default=0, help=message("datasets.cli_random_state_help"))
+    process.set_defaults(handler=_make_process_log)
+
+    card = verbs.add_parser("card", help=message("datasets.cli_card_help"))
+    card.add_argument("folder", type=Path, help=message("datasets.cli_folder_help"))
+    card.add_argument("--good-class", default=None, help=message("datasets.cli_good_class_help"))
+    card.add_argument("--card-dir", type=Path, default=None, help=message("datasets.cli_card_dir_help"))
+    card.add_argument("--image-size", type=int, default=64, help=message("datasets.cli_load_size_help"))
+    card.set_defaults(handler=_card)

@@ -1,0 +1,276 @@
+"""``kenshu lab``: simulate, bridge, subscribe, decode."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kenshu.errors import KenshuError
+from kenshu.i18n import message
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``lab`` area and its verbs to the ``kenshu`` command."""
+    from kenshu.hardware_labs.broker import DEFAULT_BROKER_URL
+    from kenshu.hardware_labs.simulator import SENSORS
+
+    area = subparsers.add_parser("lab", help=message("hardware_labs.help"), description=message("hardware_labs.help"))
+    verbs = area.add_subparsers(dest="verb", metavar="<verb>")
+
+    simulate = verbs.add_parser("simulate", help=message("hardware_labs.simulate_help"))
+    simulate.add_argument("--sensor", choices=SENSORS, default="env", help=message("hardware_labs.sensor_help"))
+    simulate.add_argument("--fault", help=message("hardware_labs.fault_help"))
+    simulate.add_argument("--rate", type=float, help=message("hardware_labs.rate_help"))
+    simulate.add_argument("--device-id", help=message("hardware_labs.device_id_help"))
+    simulate.add_argument("--link", help=message("hardware_labs.link_help"))
+    simulate.add_argument("--corrupt", type=float, default=0.0, help=message("hardware_labs.corrupt_help"))
+    simulate.add_argument("--duration", type=float, help=message("hardware_labs.duration_help"))
+    simulate.add_argument("--seed", type=int, help=message("hardware_labs.seed_help"))
+    simulate.set_defaults(handler=run_simulate)
+
+    bridge = verbs.add_parser("bridge", help=message("hardware_labs.bridge_help"))
+    bridge.add_argument("--port", required=True, help=message("hardware_labs.port_help"))
+    bridge.add_argument("--baudrate", type=int, default=115200, help=message("hardware_labs.baudrate_help"))
+    _add_broker_options(bridge, DEFAULT_BROKER_URL)
+    bridge.add_argument("--site", default="kenshu", help=message("hardware_labs.site_help"))
+    bridge.add_argument("--line", default="line1", help=message("hardware_labs.line_help"))
+    bridge.add_argument("--spool", default="kenshu-bridge-spool.sqlite", help=message("hardware_labs.spool_help"))
+    bridge.add_argument("--client-id", help=message("hardware_labs.client_id_help"))
+    bridge.add_argument("--certfile", help=message("hardware_labs.certfile_help"))
+    bridge.add_argument("--keyfile", help=message("hardware_labs.keyfile_help"))
+    bridge.add_argument("--count", type=int, help=message("hardware_labs.count_help"))
+    bridge.add_argument("--duration", type=float, help=message("hardware_labs.duration_help"))
+    bridge.set_defaults(handler=run_bridge)
+
+    subscribe = verbs.add_parser("subscribe", help=message("hardware_labs.subscribe_help"))
+    _add_broker_options(subscribe, DEFAULT_BROKER_URL)
+    subscribe.add_argument("--topic", default="kenshu/#", help=message("hardware_labs.topic_help"))
+    subscribe.add_argument("--count", type=int, help=message("hardware_labs.count_help"))
+    subscribe.add_argument("--duration", type=float, default=10.0, help=message("hardware_labs.duration_help"))
+    subscribe.add_argument("--csv", help=message("hardware_labs.csv_help"))
+    subscribe.set_defaults(handler=run_subscribe)
+
+    decode = verbs.add_parser("decode", help=message("hardware_labs.decode_help"))
+    decode.add_argument("format", choices=("sigfox", "tts"), help=message("hardware_labs.decode_format_help"))
+    decode.add_argument("input", help=message("hardware_labs.decode_input_help"))
+    decode.add_argument("--grammar", help=message("hardware_labs.grammar_help"))
+    decode.add_argument("--scale", action="append", default=[], help=message("hardware_labs.scale_help"))
+    decode.set_defaults(handler=run_decode)
+
+
+def _add_broker_options(parser: argparse.ArgumentParser, default_url: str) -> None:
+    parser.add_argument("--broker", default=default_url, help=message("hardware_labs.broker_help"))
+    parser.add_argument("--username", help=message("hardware_labs.username_help"))
+    parser.add_argument("--password-file", help=message("hardware_labs.password_file_help"))
+    parser.add_argument("--ca-certs", help=message("hardware_labs.ca_certs_help"))
+    parser.add_argument("--tls-insecure", action="store_true", help=message("hardware_labs.tls_insecure_help"))
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.password_file:
+        try:
+            return Path(args.password_file).read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as error:
+            raise KenshuError("hardware_labs.password_file_unreadable", path=args.password_file, error=error) from error
+    return os.environ.get("KENSHU_MQTT_PASSWORD")
+
+
+def _stop_on_sigterm(stop: threading.Event) -> None:
+    # A service manager stops the bridge with SIGTERM; finish as on Ctrl-C.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda number, frame: stop.set())
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run the simulator until Ctrl-C, SIGTERM or ``--duration`` seconds."""
+    from kenshu.hardware_labs.simulator import SENSOR_FAULTS, SensorSimulator
+
+    if args.fault and args.fault not in SENSOR_FAULTS[args.sensor]:
+        raise KenshuError(
+            "hardware_labs.fault_invalid",
+            sensor=args.sensor,
+            fault=args.fault,
+            choices=", ".join(SENSOR_FAULTS[args.sensor]),
+        )
+    simulator = SensorSimulator(
+        sensor=args.sensor,
+        fault=args.fault,
+        device_id=args.device_id,
+        rate=args.rate,
+        link=args.link,
+        corrupt=args.corrupt,
+        random_state=args.seed,
+    )
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
+    with simulator:
+        print(
+            message(
+                "hardware_labs.simulate_started",
+                device_id=simulator.device_id,
+                sensor=simulator.sensor,
+                rate=f"{simulator.rate:g}",
+                path=simulator.path,
+            ),
+            flush=True,
+        )
+        if args.link:
+            print(message("hardware_labs.simulate_link", link=args.link), flush=True)
+        try:
+            stop.wait(args.duration)
+        except KeyboardInterrupt:
+            pass
+    print(message("hardware_labs.simulate_stopped", written=simulator.lines_written, dropped=simulator.lines_dropped))
+    return 0
+
+
+def run_bridge(args: argparse.Namespace) -> int:
+    """Read the serial port and publish until Ctrl-C, SIGTERM, ``--count`` or ``--duration``."""
+    from kenshu.hardware_labs.broker import ensure_broker
+    from kenshu.hardware_labs.mqtt_bridge import MqttBridge, check_credentials
+    from kenshu.hardware_labs.serial_sensor import SerialSensor
+
+    password = _password(args)
+    sensor = SerialSensor(args.port, baudrate=args.baudrate).open()
+    url, embedded = ensure_broker(args.broker)
+    if embedded is not None:
+        print(message("hardware_labs.bridge_embedded", requested=args.broker, url=url), flush=True)
+    bridge = MqttBridge(
+        url,
+        spool_path=args.spool,
+        site=args.site,
+        line=args.line,
+        client_id=args.client_id,
+        username=args.username,
+        password=password,
+        ca_certs=args.ca_certs,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        tls_insecure=args.tls_insecure,
+    )
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
+    stop_reader = threading.Thread(target=lambda: (stop.wait(), sensor.close()), daemon=True)
+    stop_reader.start()
+    try:
+        with sensor:
+            print(
+                message(
+                    "hardware_labs.bridge_started",
+                    port=args.port,
+                    broker=bridge.address.url,
+                    topic=f"{args.site}/{args.line}/<device>/<sensor>",
+                    spool=args.spool,
+                ),
+                flush=True,
+            )
+            bridge.start()
+            try:
+                bridge.run(sensor.readings(max_readings=args.count, duration=args.duration))
+            except KeyboardInterrupt:
+                pass
+            bridge.stop(flush_timeout=10)
+            check_credentials(bridge)
+    finally:
+        stop.set()
+        if embedded is not None:
+            embedded.stop()
+
+    problems = {key: value for key, value in sensor.stats.as_dict().items() if key not in ("lines", "readings") and value}
+    print(
+        message(
+            "hardware_labs.bridge_stopped",
+            submitted=bridge.submitted,
+            acknowledged=bridge.acknowledged,
+            pending=bridge.left_in_spool,
+            connects=bridge.connects,
+            problems=problems or "-",
+        )
+    )
+    return 0
+
+
+def run_subscribe(args: argparse.Namespace) -> int:
+    """Print readings as they arrive, for ``--duration`` seconds or ``--count`` readings."""
+    from kenshu.hardware_labs.subscriber import LiveSubscriber
+
+    def show(payload: dict) -> None:
+        values = ", ".join(f"{name}={item['value']} {item['unit']}" for name, item in payload["values"].items())
+        print(f"{payload['timestamp']} {payload['topic']} #{payload['sequence']} {values}", flush=True)
+
+    subscriber = LiveSubscriber(
+        args.broker,
+        topic=args.topic,
+        on_payload=show,
+        username=args.username,
+        password=_password(args),
+        ca_certs=args.ca_certs,
+        tls_insecure=args.tls_insecure,
+    )
+    try:
+        subscriber.start()
+    except (OSError, TimeoutError) as error:
+        raise KenshuError("hardware_labs.port_open_failed", port=args.broker, error=error) from error
+    try:
+        if args.count is not None:
+            subscriber.wait_for(args.count, timeout=args.duration)
+        else:
+            threading.Event().wait(args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        subscriber.stop()
+
+    if args.csv:
+        subscriber.frame().to_csv(args.csv, index=False, encoding="utf-8-sig")
+    print(message("hardware_labs.subscribe_summary", count=subscriber.count, duplicates=subscriber.duplicates))
+    return 0
+
+
+def _parse_scales(values: list[str]) -> dict[str, tuple[float, str]]:
+    scales = {}
+    for value in values:
+        name, equals, rest = value.partition("=")
+        factor, _, unit = rest.partition(":")
+        try:
+            scales[name] = (float(factor), unit)
+        except ValueError:
+            raise KenshuError("hardware_labs.scale_invalid", value=value) from None
+        if not equals or not name:
+            raise KenshuError("hardware_labs.scale_invalid", value=value)
+    return scales
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """Decode one payload and print it as JSON."""
+    from kenshu.hardware_labs.lpwa import decode_sigfox, decode_tts_uplink, parse_grammar, read_tts_uplink
+
+    scales = _parse_scales(args.scale)
+    grammar = parse_grammar(args.grammar, scales=scales) if args.grammar else None
+    units = {field.name: field.unit for field in grammar or []}
+
+    if args.format == "sigfox":
+        if grammar is None:
+            raise KenshuError("hardware_labs.grammar_invalid", spec="", reason="--grammar is required for sigfox")
+        result = {"payload": args.input, "fields": decode_sigfox(args.input, grammar)}
+    else:
+        if args.input == "-":
+            uplink = decode_tts_uplink(sys.stdin.read(), grammar=grammar, source="stdin")
+        else:
+            uplink = read_tts_uplink(args.input, grammar=grammar)
+        result = dataclasses.asdict(uplink)
+        result["payload"] = uplink.payload.hex()
+        result["received_at"] = uplink.received_at.isoformat()
+
+    result["units"] = {name: unit for name, unit in units.items() if unit}
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0

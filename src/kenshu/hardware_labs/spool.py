@@ -1,0 +1,78 @@
+"""A first-in, first-out message spool in a SQLite file.
+
+The MQTT bridge writes every reading here before publishing it and deletes
+it only when the broker has acknowledged it (QoS 1 PUBACK), so readings
+survive a broker outage and a restart of the bridge itself. Row ids come from
+``AUTOINCREMENT`` and are never reused, which makes them usable as message ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    body TEXT NOT NULL
+)
+"""
+
+
+class Spool:
+    """Messages waiting for a broker acknowledgement, oldest first.
+
+    Safe to use from several threads: one connection guarded by a lock.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # WAL with synchronous=NORMAL survives a crash of this process; only a
+        # power cut can lose the last transactions.
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute(SCHEMA)
+        logger.info("message spool %s holds %d message(s)", self.path, self.count())
+
+    def append(self, topic: str, body: str) -> int:
+        """Store one message and return its id."""
+        with self._lock:
+            cursor = self._connection.execute("INSERT INTO messages (topic, body) VALUES (?, ?)", (topic, body))
+            return int(cursor.lastrowid)
+
+    def pending(self, *, after_id: int = 0, limit: int = 500) -> list[tuple[int, str, str]]:
+        """Return up to *limit* messages (id, topic, body) with id greater than *after_id*, oldest first."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT id, topic, body FROM messages WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            ).fetchall()
+        return [(int(row[0]), row[1], row[2]) for row in rows]
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove the acknowledged messages *ids*."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self._lock:
+            self._connection.execute("BEGIN")
+            self._connection.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            self._connection.execute("COMMIT")
+
+    def count(self) -> int:
+        """Return the number of messages not yet acknowledged."""
+        with self._lock:
+            return int(self._connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._lock:
+            self._connection.close()

@@ -1,0 +1,109 @@
+"""The KPI plan, ``kpi_reports/plan.yml``: yearly targets and the rules for counting.
+
+The plan is the coordinator's, not the code's: targets for a new fiscal year
+and a change of rule (say, counting a trainee only after every session) are
+made there and change the next report.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from kenshu.errors import KenshuError
+from kenshu.kpi_reports.normalise import Status
+from kenshu.paths import project_root
+
+logger = logging.getLogger(__name__)
+
+KPI_IDS = ("trainees", "ai_iot_companies", "ai_system_companies", "value_added")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class YearTargets(_Model):
+    """The targets of one fiscal year; a KPI left out has no target that year."""
+
+    trainees: float | None = None
+    ai_iot_companies: float | None = None
+    ai_system_companies: float | None = None
+    value_added: float | None = None
+
+
+class NbgraderEvidence(_Model):
+    """When an nbgrader submission counts as attendance at a session."""
+
+    enabled: bool = True
+    days_before: int = Field(default=0, ge=0)
+    days_after: int = Field(default=1, ge=0)
+    overrides_absent: bool = False
+
+
+class Rules(_Model):
+    """How attendance turns into the trainee count."""
+
+    min_session_share: float = Field(default=0.5, gt=0, le=1)
+    attended_statuses: list[Status] = Field(default_factory=lambda: [Status.PRESENT, Status.LATE, Status.LEFT_EARLY])
+    count_once_per_year: bool = True
+    nbgrader_evidence: NbgraderEvidence = Field(default_factory=NbgraderEvidence)
+
+
+class Plan(_Model):
+    """A validated plan.yml."""
+
+    targets: dict[int, YearTargets] = Field(min_length=1)
+    rules: Rules = Field(default_factory=Rules)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def first_year(self) -> int:
+        """Return the first fiscal year of the plan; cumulative totals start there."""
+        return min(self.targets)
+
+    def target(self, kpi: str, year: int) -> float | None:
+        """Return the target of *kpi* in fiscal *year*, or None when the plan sets none."""
+        if kpi not in KPI_IDS:
+            raise ValueError(f"unknown KPI {kpi!r}; expected one of {KPI_IDS}")
+        targets = self.targets.get(year)
+        return getattr(targets, kpi) if targets else None
+
+
+def default_plan_path() -> Path:
+    """Return ``kpi_reports/plan.yml`` of the checkout."""
+    return project_root() / "kpi_reports" / "plan.yml"
+
+
+def load_plan(path: str | Path | None = None) -> Plan:
+    """Read and validate a KPI plan.
+
+    Raises
+    ------
+    KenshuError
+        If the file is missing, is not YAML, or has an invalid key or value
+        (the message names the key).
+    """
+    path = Path(path) if path is not None else default_plan_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KenshuError("kpi.plan_not_found", path=path) from None
+    try:
+        raw = YAML(typ="safe").load(text) or {}
+    except YAMLError as error:
+        raise KenshuError("kpi.plan_yaml", path=path, detail=str(error).splitlines()[0]) from None
+
+    try:
+        plan = Plan.model_validate({**raw, "path": path} if isinstance(raw, dict) else raw)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise KenshuError("kpi.plan_invalid", path=path, detail=details) from None
+    logger.info("KPI plan %s: years %s", path, sorted(plan.targets))
+    return plan

@@ -1,0 +1,137 @@
+"""Validation of course.yml: each problem is reported with its key and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kenshu.cli import main
+from kenshu.courses.spec import load_course_spec
+from kenshu.errors import CollectedErrors, KenshuError
+
+
+def _edit(course_dir: Path, old: str, new: str) -> None:
+    spec_path = course_dir / "course.yml"
+    text = spec_path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text not found: {old!r}"
+    spec_path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _problems(course_dir: Path) -> list[str]:
+    with pytest.raises(CollectedErrors) as caught:
+        load_course_spec(course_dir)
+    return caught.value.problems
+
+
+def test_valid_spec_loads(course_dir: Path) -> None:
+    spec = load_course_spec(course_dir)
+    assert spec.company == "株式会社テスト精機"
+    assert [trainee.id for trainee in spec.trainees] == ["t1", "t2", "t3"]
+    assert spec.problem.data.folder == (course_dir / "photos").resolve()
+    assert spec.sessions[0].date.isoformat() == "2026-06-04"
+
+
+def test_unknown_module_names_key_and_line(course_dir: Path) -> None:
+    _edit(course_dir, 'modules: ["01"]', 'modules: ["01", "99"]')
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "9行目" in problems[0]
+    assert "modules[1]" in problems[0]
+    assert "「99」" in problems[0]
+    assert "01" in problems[0].split("使えるモジュール")[1]
+
+
+def test_missing_data_folder(course_dir: Path) -> None:
+    _edit(course_dir, "folder: photos", "folder: fotos")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "problem.data.folder" in problems[0]
+    assert "7行目" in problems[0]
+    assert "fotos" in problems[0]
+    assert "見つかりません" in problems[0]
+
+
+def test_empty_class_folder(course_dir: Path) -> None:
+    for image in (course_dir / "photos" / "不良品").iterdir():
+        image.unlink()
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "不良品" in problems[0]
+    assert "画像がありません" in problems[0]
+
+
+def test_duplicate_trainee_id(course_dir: Path) -> None:
+    _edit(course_dir, "{id: t3,", "{id: t1,")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "trainees[2].id" in problems[0]
+    assert "16行目" in problems[0]
+    assert "14行目と同じ" in problems[0]
+
+
+def test_sessions_out_of_order(course_dir: Path) -> None:
+    _edit(course_dir, "2026-06-18", "2026-06-01")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "sessions[1].date" in problems[0]
+    assert "12行目" in problems[0]
+    assert "2026-06-01" in problems[0]
+
+
+def test_trainee_of_another_company(course_dir: Path) -> None:
+    _edit(course_dir, "{id: t2, name: 試験 二郎, company: 株式会社テスト精機}", "{id: t2, name: 試験 二郎, company: 他社工業}")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "trainees[1].company" in problems[0]
+    assert "他社工業" in problems[0]
+    assert "試験 二郎" in problems[0]
+
+
+def test_company_name_compared_after_nfkc(course_dir: Path) -> None:
+    _edit(course_dir, "{id: t2, name: 試験 二郎, company: 株式会社テスト精機}", "{id: t2, name: 試験 二郎, company: 株式会社テスト精機 }")
+    assert load_course_spec(course_dir).trainees[1].company == "株式会社テスト精機"
+
+
+def test_several_problems_reported_together(course_dir: Path) -> None:
+    _edit(course_dir, "{id: t3,", "{id: t1,")
+    _edit(course_dir, "2026-06-18", "2026-06-01")
+    _edit(course_dir, 'modules: ["01"]', 'modules: ["07"]')
+    assert len(_problems(course_dir)) == 3
+
+
+def test_missing_and_unknown_keys(course_dir: Path) -> None:
+    _edit(course_dir, "course_id: test-2026\n", "courseid: test-2026\n")
+    problems = _problems(course_dir)
+    assert any("course_id" in problem and "必須" in problem for problem in problems)
+    assert any("courseid" in problem and "知らない項目" in problem and "2行目" in problem for problem in problems)
+
+
+def test_yaml_syntax_error_names_line(course_dir: Path) -> None:
+    _edit(course_dir, "  - {date: 2026-06-04, title: 一回目}", "  - {date: 2026-06-04, title: 一回目")
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    assert caught.value.key == "spec.yaml_syntax"
+    assert "行目" in str(caught.value)
+
+
+def test_english_messages(course_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KENSHU_LANG", "en")
+    _edit(course_dir, "2026-06-18", "2026-06-01")
+    problems = _problems(course_dir)
+    assert "line 12" in problems[0]
+    assert "not after the previous one" in problems[0]
+
+
+def test_check_command_prints_problems(course_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(course_dir, "{id: t3,", "{id: t1,")
+    assert main(["course", "check", str(course_dir)]) == 2
+    error = capsys.readouterr().err
+    assert "受講者ID「t1」が重複しています" in error
+
+
+def test_check_command_prints_summary(course_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["course", "check", str(course_dir)]) == 0
+    output = capsys.readouterr().out
+    assert "問題ありません" in output
+    assert "受講者: 3 名" in output

@@ -1,0 +1,102 @@
+"""An instructor's round on real nbgrader: release, submit, collect, autograde, feedback, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from kenshu.courses.build import build_course
+from kenshu.grading.api import CourseGrader
+from kenshu.grading.export import export_grades
+from kenshu.grading.simulate import simulate_submission, solution_text, submit_simulated_cohort
+
+
+ASSIGNMENT = "01_tiny"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory, project_factory):
+    """Build a scratch course, let six kinds of trainee submit, and autograde, once for this module."""
+    root = tmp_path_factory.mktemp("project")
+    course_dir = project_factory(root, trainees=6)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KENSHU_HOME", str(root))
+        build = build_course(course_dir)
+        grader = CourseGrader(build.spec)
+        grader.generate(ASSIGNMENT)
+        grader.release(ASSIGNMENT)
+        cohort = {"t1": "full", "t2": "partial", "t3": "wrong", "t4": "empty", "t5": "raises", "t6": "absent"}
+        submitted = submit_simulated_cohort(grader, ASSIGNMENT, cohort, root / "homes")
+        collected = grader.collect(ASSIGNMENT)
+        results = {result.trainee_id: result for result in grader.autograde(ASSIGNMENT)}
+        yield grader, submitted, collected, results
+
+
+def test_solution_text_drops_markers() -> None:
+    source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
+    assert solution_text(source) == "def f():\n    return 1"
+
+
+def test_simulated_kinds_unknown_rejected() -> None:
+    notebook = nbformat.v4.new_notebook()
+    with pytest.raises(ValueError, match="lazy"):
+        simulate_submission(notebook, notebook, {}, "lazy")
+
+
+def test_round_scores_each_trainee_kind(graded) -> None:
+    grader, submitted, collected, results = graded
+    table = export_grades(grader, grader.root.parent / "exports", list(results.values())).table
+    scores = table.set_index("trainee_id")
+
+    assert submitted == ["t1", "t2", "t3", "t4", "t5"]
+    assert collected == ["t1", "t2", "t3", "t4", "t5"]
+    # Two autograded questions of 2 points and a written answer of 3 points.
+    assert scores.loc["t1", "score"] == 4
+    assert scores.loc["t1", "max_score"] == 7
+    assert scores.loc["t1", "status"] == "needs_manual_grade"
+    assert scores.loc["t2", "score"] == 2
+    assert scores.loc["t3", "score"] == 0
+    assert scores.loc["t5", "score"] == 2
+    assert results["t4"].status == "failed"
+    assert "空のノートブック" in results["t4"].reason
+    assert scores.loc["t4", "status"] == "failed"
+    assert scores.loc["t6", "status"] == "not_submitted"
+    assert results["t6"].status == "not_submitted"
+
+
+def test_export_files_readable_in_japanese(graded) -> None:
+    grader, _, _, results = graded
+    files = export_grades(grader, grader.root.parent / "exports", list(results.values()))
+
+    assert files.csv.read_bytes().startswith(b"\xef\xbb\xbf")
+    from_csv = pd.read_csv(files.csv, encoding="utf-8-sig")
+    from_xlsx = pd.read_excel(files.xlsx)
+    assert list(from_csv.columns[:4]) == ["受講者ID", "氏名", "課題", "状態"]
+    assert list(from_xlsx.columns) == list(from_csv.columns)
+    assert from_csv.loc[from_csv["受講者ID"] == "t6", "状態"].item() == "未提出"
+    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t4", "状態"].item() == "自動採点できず"
+
+
+def test_feedback_written_for_graded_trainees(graded) -> None:
+    grader, _, _, results = graded
+    graded_ids = [trainee for trainee, result in results.items() if result.status == "ok"]
+    files = grader.feedback(ASSIGNMENT, graded_ids)
+
+    assert sorted(path.parent.parent.name for path in files) == ["t1", "t2", "t3", "t5"]
+    assert all(path.read_text(encoding="utf-8").count("test_total") >= 1 for path in files)
+
+
+def test_regrade_after_resubmission_keeps_one_row(graded, tmp_path: Path) -> None:
+    # Runs last in this module because it changes t3's grade.
+    grader, _, _, _ = graded
+    submit_simulated_cohort(grader, ASSIGNMENT, {"t3": "full"}, tmp_path / "homes")
+    grader.collect(ASSIGNMENT)
+    results = grader.autograde(ASSIGNMENT, ["t3"])
+    table = export_grades(grader, grader.root.parent / "exports", results).table
+
+    assert results[0].status == "ok"
+    assert (table["trainee_id"] == "t3").sum() == 1
+    assert table.set_index("trainee_id").loc["t3", "score"] == 4
