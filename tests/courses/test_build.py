@@ -97,6 +97,8 @@ def test_config_lists_trainees_and_assignments(course_dir: Path) -> None:
         ('N_ITEMS = 10', 'N_ITEMS = len("abc")', "template.parameters_not_literal"),
         ("{{ problem }}", "{{ problme }}", "template.markdown_field"),
         ('answer="total"', 'answer="totl"', "template.mistake_unknown_answer"),
+        ("課題: {{ problem }}", "課題: {{ problem }} `### BEGIN SOLUTION`", "template.stray_solution_marker"),
+        ("    ### END SOLUTION\n\n# %% kenshu=\"mistake\"", "\n# %% kenshu=\"mistake\"", "template.stray_solution_marker"),
     ],
 )
 def test_broken_template_named(project: Path, course_dir: Path, old: str, new: str, key: str) -> None:

@@ -296,7 +296,7 @@ def test_max_per_class_reproducible(tmp_path):
 def test_max_per_class_skips_corrupt(tmp_path):
     make_folder(tmp_path, {"OK": 4, "NG": 4})
     for index in range(3):
-        (tmp_path / "NG" / f"bad_{index}.png").write_bytes(b"garbage")
+        (tmp_path / "NG" / f"bad_{index}.png").write_bytes(f"garbage {index}".encode())
     data = load(tmp_path, max_per_class=4, random_state=0)
     assert int((data.target == 1).sum()) == 4
     assert sorted(reasons(data)["corrupt"]) == ["bad_0.png", "bad_1.png", "bad_2.png"]
@@ -426,9 +426,11 @@ def test_realdata_magnetic_tile(tmp_path):
     folder = REALDATA / "magnetic_tile"
     if not folder.is_dir():
         pytest.skip(f"real magnetic tile photos not found: {folder}")
-    data = load(folder, image_size=32)
+    data = load(folder, image_size=32, load_masks=True)
     counts = {name: int((data.class_index == i).sum()) for i, name in enumerate(data.class_names)}
     assert counts == {"MT_Blowhole": 115, "MT_Crack": 57, "MT_Free": 300}
+    assert data.masks[data.target == 1].any(axis=(1, 2)).all()
+    assert not data.masks[data.target == 0].any()
     assert data.good_class == "MT_Free"
     assert data.problems == []
     assert all(mask is not None for mask in data.mask_paths)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy.ndimage import binary_dilation
 from sklearn.metrics import roc_auc_score
 
@@ -154,3 +155,12 @@ def test_save_then_load_round_trip(tmp_path, parts):
 def test_save_rejects_same_names(tmp_path, parts):
     with pytest.raises(ValueError, match="OK"):
         save_image_folder(parts, tmp_path, good_name="OK", defect_name="OK")
+
+
+def test_save_float_images(tmp_path, parts):
+    loaded = load_image_folder(save_image_folder(parts, tmp_path / "a"), image_size=128, show_progress=False)
+    again = save_image_folder(loaded, tmp_path / "b")
+    first_class = loaded.class_names[int(loaded.class_index[0])]
+    rewritten = np.asarray(Image.open(again / first_class / "0000.png"))
+    assert len(list(again.rglob("*.png"))) == len(loaded.paths)
+    assert np.array_equal(rewritten, np.asarray(Image.open(loaded.paths[0])))

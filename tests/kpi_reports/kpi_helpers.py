@@ -32,7 +32,7 @@ HEADER = ("日付", "氏名", "会社名", "出欠")
 
 
 def full_sheet_rows(marks: dict[tuple[str, dt.date], str] | None = None) -> list[tuple[str, ...]]:
-    """Return a clean sheet of every trainee at every session, all 出 unless *marks* says otherwise."""
+    """Return a clean sheet of every trainee at every session, all 出 unless *marks* gives another mark."""
     marks = marks or {}
     rows = [HEADER]
     for date in SESSIONS:

@@ -134,7 +134,7 @@ def test_evidence_window_configurable(tmp_path: Path, db, roster, make_gradebook
         same_day = {item.trainee_key: item.attended for item in counted_trainees(session, _plan(days_after=0))}
         week = {item.trainee_key: item.attended for item in counted_trainees(session, _plan(days_after=7))}
         disabled = counted_trainees(session, _plan(enabled=False))
-    assert "s01" not in same_day  # 02 was submitted the day after session 2, so only one of three counts
+    assert "s01" not in same_day  # s01 submitted 02 on the day after the second session, so with no days after only one session counts
     assert week["s05"] == 3
     assert disabled == []
 

@@ -124,3 +124,14 @@ def test_event_dates_by_fiscal_year(tmp_path: Path, db) -> None:
     assert actuals[2026].values["ai_iot_companies"] == 1  # one company, two events
     assert len(actuals[2026].events["ai_iot_companies"]) == 2
     assert actuals[2027].values["ai_iot_companies"] == 1
+
+
+def test_attendance_by_trainee(db, roster) -> None:
+    from kenshu.kpi_reports.kpi import attendance_by_trainee
+
+    import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
+    table = attendance_by_trainee("sakura-press-2026", db=db)
+    assert table["s01"] == (3, 3)
+    assert table["s05"] == (1, 3)
+    assert table["s02"] == (2, 3)
+    assert attendance_by_trainee("no-such-course", db=db) == {}

@@ -488,7 +488,8 @@ def save_image_folder(
     ----------
     bunch : sklearn.utils.Bunch
         Output of :func:`make_press_parts` (``images``, ``target``, and
-        optionally ``masks`` and ``defect_kind``).
+        optionally ``masks`` and ``defect_kind``). Images are uint8, or
+        float in [0, 1] as :func:`load_image_folder` returns them.
     path : str or Path
         Folder to write into; created if missing.
     good_name, defect_name : str
@@ -505,6 +506,9 @@ def save_image_folder(
         if "/" in name or "\\" in name or name in (".", ".."):
             raise ValueError(f"class folder name {name!r} must be a plain folder name")
     images = np.asarray(bunch.images)
+    if images.dtype.kind == "f":
+        # Float images, as load_image_folder returns them, are in [0, 1].
+        images = np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
     target = np.asarray(bunch.target)
     masks = bunch.get("masks")
     kinds = bunch.get("defect_kind")
@@ -525,7 +529,7 @@ def save_image_folder(
         label = int(target[index] != 0)
         folder = folders[label]
         stem = f"{index:0{width}d}"
-        written += _write_png(np.asarray(image, dtype=np.uint8), folder / f"{stem}.png")
+        written += _write_png(image, folder / f"{stem}.png")
         expected[folder].add(f"{stem}.png")
         if masks is not None:
             mask = (np.asarray(masks[index]) > 0).astype(np.uint8) * 255

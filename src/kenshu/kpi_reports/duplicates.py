@@ -60,9 +60,10 @@ def find_possible_duplicates(
     """Return pairs of trainee records that may be the same person; merge nothing.
 
     A pair is listed when both records have the same name key (the same name
-    up to width and spaces) under different keys, or when their name keys are
-    at least *threshold* similar within one company and at most one of them
-    has a roster id (two roster ids are two people the roster vouches for).
+    up to width and spaces) under different keys. A pair is also listed when
+    their name keys are at least *threshold* similar within one company,
+    unless both have a roster id, because the roster vouches that two ids are
+    two people.
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")

@@ -1,6 +1,6 @@
 """Company events and the yearly value-added figure, as the coordinator records them.
 
-An event says that a company introduced AI/IoT (``introduced``) or developed
+An event records that a company introduced AI/IoT (``introduced``) or developed
 an AI system (``developed``) on a date, after a course, with one line of
 evidence. Recording the same event twice stores it once. The value-added
 figure (付加価値増加額, million yen) is one number per fiscal year; entering

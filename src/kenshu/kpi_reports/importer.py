@@ -3,7 +3,7 @@
 Each row becomes one attendance record, keyed by (course, session date,
 trainee). A row that cannot be used is reported with the file, the row number
 and the reason, and the import goes on with the next row. Importing a file
-whose bytes were imported before adds nothing; importing the same rows from a
+whose bytes were imported before adds nothing. Importing the same rows from a
 renamed or merged file adds nothing either, because of the natural key.
 """
 
@@ -47,7 +47,7 @@ class RejectedRow:
 
 @dataclass
 class ImportResult:
-    """What one import did: rows read, added, already present, and rejected with reasons."""
+    """Counts of one import (rows read, added, already present) and the rejected rows with reasons."""
 
     file: str
     encoding: str | None = None

@@ -229,3 +229,35 @@ def compute_actuals(session: Session, plan: Plan, years: list[int]) -> dict[int,
     """Return the actuals of every year in *years*, sharing one pass over the attendance."""
     counted = counted_trainees(session, plan)
     return {year: compute_year(session, plan, year, counted=counted) for year in years}
+
+
+def attendance_by_trainee(
+    course_id: str, *, db: object = None, plan: Plan | None = None
+) -> dict[str, tuple[int, int]]:
+    """Return {trainee key: (sessions attended, sessions of the course)} for one course.
+
+    Only trainees with at least one sign-in record or submission in the
+    course are listed. Sign-in records and nbgrader evidence are combined by the plan's rules
+    (the default rules when *plan* is None). The trainee key is the roster id
+    when one is known. For the office and the demo's summary; not for a
+    public report.
+    """
+    from kenshu.kpi_reports.importer import _open
+    from kenshu.kpi_reports.plan import Rules
+
+    plan = plan or Plan(targets={0: {}}, rules=Rules())
+    with _open(db)() as session:
+        course = session.scalar(select(Course).where(Course.course_id == course_id))
+        if course is None:
+            return {}
+        total = len(course.sessions)
+        keys = {row.id: row.key for row in session.scalars(select(Trainee))}
+        attended = attended_sessions(session, plan)
+        enrolled = {
+            trainee_id
+            for trainee_id in session.scalars(
+                select(Attendance.trainee_id).join(TrainingSession).where(TrainingSession.course_id == course.id)
+            )
+        } | set(session.scalars(select(Submission.trainee_id).where(Submission.course_id == course.id)))
+        result = {keys[trainee_id]: (len(attended.get((course.id, trainee_id), {})), total) for trainee_id in enrolled}
+    return dict(sorted(result.items()))

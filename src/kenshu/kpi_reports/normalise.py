@@ -19,7 +19,7 @@ from kenshu.kpi_reports.fiscal import ERAS, era_by_name, gregorian_year
 
 
 class Status(str, enum.Enum):
-    """What an attendance record says about one trainee at one session."""
+    """Attendance status of one trainee at one session."""
 
     PRESENT = "present"
     ABSENT = "absent"

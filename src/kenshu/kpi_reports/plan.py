@@ -46,7 +46,7 @@ class NbgraderEvidence(_Model):
 
 
 class Rules(_Model):
-    """How attendance turns into the trainee count."""
+    """Rules that turn attendance into the trainee count."""
 
     min_session_share: float = Field(default=0.5, gt=0, le=1)
     attended_statuses: list[Status] = Field(default_factory=lambda: [Status.PRESENT, Status.LATE, Status.LEFT_EARLY])

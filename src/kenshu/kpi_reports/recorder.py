@@ -19,7 +19,7 @@ from kenshu.kpi_reports.store import Attendance, Company, Course, Trainee, Train
 
 @dataclass(frozen=True)
 class Source:
-    """Where a value came from: a file (or URL) and a row number in it."""
+    """Source of a value: a file (or URL) and a row number in it."""
 
     file: str
     row: int | None = None

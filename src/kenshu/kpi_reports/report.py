@@ -1,6 +1,6 @@
 """The yearly KPI report: an HTML page printable on A4, an .xlsx workbook and a bar chart.
 
-The public report holds aggregates only: no trainee name or id, and no
+The public report contains aggregates only: no trainee name or id, and no
 company name, goes into the HTML, the workbook or the chart. ``internal=True``
 writes a second set of files for the office with per-company and per-course
 detail, the events that made each company count, and the trainees counted.
@@ -147,12 +147,12 @@ def collect_report_data(
     return data
 
 
-def draw_chart(data: ReportData, path: Path) -> Path:
-    """Draw one bar chart per KPI, target beside actual for each year, and save it as PNG."""
+def make_chart_figure(data: ReportData):  # noqa: ANN201
+    """Return a matplotlib figure with one bar chart per KPI, target beside actual for each year."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from kenshu.plotting import use_japanese_font
 
@@ -162,7 +162,8 @@ def draw_chart(data: ReportData, path: Path) -> Path:
     positions = list(range(len(years)))
     width = 0.4
 
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7.5), layout="constrained")
+    figure = Figure(figsize=(11, 7.5), layout="constrained")
+    axes = figure.subplots(2, 2)
     for axis, kpi in zip(axes.flat, KPI_IDS):
         targets = [data.plan.target(kpi, year) or 0 for year in years]
         actuals = [data.actuals[year].values.get(kpi) or 0 for year in years]
@@ -172,11 +173,15 @@ def draw_chart(data: ReportData, path: Path) -> Path:
         axis.set_xticks(positions, ticks, rotation=45, ha="right", fontsize=8)
         axis.legend(fontsize=8)
     figure.suptitle(data.text("kpi.report.chart") + " " + data.year_label)
+    return figure
 
+
+def draw_chart(data: ReportData, path: Path) -> Path:
+    """Draw the KPI bar charts and save them as PNG at *path*."""
+    figure = make_chart_figure(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Only aggregate text in the PNG's metadata: the title and the software.
+    # Only aggregate text goes into the PNG's metadata: the title and matplotlib's Software entry.
     figure.savefig(path, dpi=120, metadata={"Title": data.title()})
-    plt.close(figure)
     return path
 
 
@@ -299,7 +304,7 @@ def _add_internal_sheets(data: ReportData, workbook, add_table) -> None:  # noqa
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """The files one report run wrote."""
+    """Paths of the files one report run wrote."""
 
     html: Path
     xlsx: Path
@@ -324,7 +329,7 @@ def write_report(
 
     With *internal*, the files are ``kpi_<year>_internal.*`` and add
     per-company and per-course detail, the events counted and the trainees
-    counted; they are for the office and must not be published.
+    counted. They are for the office and must not be published.
 
     Returns
     -------

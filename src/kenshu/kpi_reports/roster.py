@@ -2,7 +2,7 @@
 
 A sign-in sheet names people the way the office writes them. With a roster,
 a name is matched to one trainee id by its name key (NFKC, spaces removed),
-and a name that matches nobody is reported with the closest roster names
+and a name that matches no roster entry is reported with the closest roster names
 instead of becoming a new person.
 """
 

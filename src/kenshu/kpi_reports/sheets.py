@@ -55,7 +55,7 @@ def detect_encoding(data: bytes) -> str:
     Raises
     ------
     ValueError
-        If the bytes are none of these encodings.
+        If the bytes are not valid in any of these encodings.
     """
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -127,7 +127,7 @@ def _rows_from_table(table: Iterator[tuple[int, list[object]]], *, source: str, 
         if not days:
             yield RawRow(row_number, values, sheet)
             continue
-        # A grid row holds one record per non-blank day cell; a blank cell is no record.
+        # A grid row contains one record per non-blank day cell. A blank cell is no record.
         person = {name: value for name, value in values.items() if not name.startswith("day:")}
         for name, mark in days.items():
             if normalise_text(mark):

@@ -44,7 +44,7 @@ class Base(DeclarativeBase):
 
 
 class SourceMixin:
-    """Where a row came from: a file (or a gradebook URL, or ``course.yml``) and a row number in it."""
+    """Source of a row: a file (or a gradebook URL, or ``course.yml``) and a row number in it."""
 
     source_file: Mapped[str] = mapped_column(String(1000), default="")
     source_row: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -34,6 +34,7 @@ TEMPLATE_ROOTS = ("notebooks", "hardware_labs")
 CELL_KINDS = {"answer", "test", "written", "readonly", "mistake"}
 HIDDEN_TESTS_MARK = "### BEGIN HIDDEN TESTS"
 SOLUTION_MARK = "### BEGIN SOLUTION"
+SOLUTION_END_MARK = "### END SOLUTION"
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,12 @@ def render_module(
                 raise KenshuError("template.markdown_field", where=where, detail=error) from None
         if "parameters" in cell.metadata.get("tags", []):
             cell.source = rewrite_parameters(cell.source, values, where=where)
+
+        # nbgrader looks for solution markers in every cell, so a marker in prose breaks generate_assignment.
+        begins = cell.source.count(SOLUTION_MARK)
+        ends = cell.source.count(SOLUTION_END_MARK)
+        if (begins or ends) and (kind != "answer" or begins != ends):
+            raise KenshuError("template.stray_solution_marker", where=where)
 
         # 3. Turn the kenshu cell kind into nbgrader metadata.
         if kind is not None:

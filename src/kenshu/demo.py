@@ -1,0 +1,258 @@
+"""``kenshu demo``: one company's course from spec to graded work and KPI report.
+
+The demo runs every step an instructor and the office take, on embedded
+defaults (SQLite, a local exchange folder, no hub, no network), with a
+simulated cohort in place of real trainees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass, field
+from itertools import cycle
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from kenshu.i18n import message
+from kenshu.paths import build_dir, project_root
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COURSE = Path("courses") / "sample_press"
+ATTENDED = ("present", "late", "left_early")
+
+
+@dataclass
+class DemoResult:
+    """What the demo made: grades, attendance, metrics and the files written."""
+
+    course_id: str
+    cohort: dict[str, str]
+    grades: object = None
+    attendance: dict[str, tuple[int, int]] = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    metrics: dict[str, dict[str, object]] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _step(number: int, total: int, key: str, **fields: object) -> None:
+    print(message("demo.step", number=number, total=total, text=message(key, **fields)), flush=True)
+
+
+def assign_cohort(trainee_ids: list[str]) -> dict[str, str]:
+    """Give each trainee a simulated kind, in the order full, partial, wrong, empty, raises, absent."""
+    from kenshu.grading.simulate import COHORT_KINDS
+
+    return dict(zip(trainee_ids, cycle(COHORT_KINDS), strict=False))
+
+
+def _module_metrics(template_folder: Path) -> dict[str, str]:
+    meta = YAML(typ="safe").load((template_folder / "module.yml").read_text(encoding="utf-8")) or {}
+    return dict(meta.get("metrics") or {})
+
+
+def run_solutions(result_root: Path, assignments: list[str], templates: dict[str, Path]) -> dict[str, dict[str, object]]:
+    """Run each assignment's solution notebook and return the metrics its module declares."""
+    from kenshu.errors import KenshuError
+    from kenshu.notebooks.execute import execute_notebook
+
+    metrics: dict[str, dict[str, object]] = {}
+    for assignment in assignments:
+        wanted = _module_metrics(templates[assignment])
+        if not wanted:
+            continue
+        path = result_root / "source" / assignment / f"{assignment}.ipynb"
+        _, errors, values = execute_notebook(path, metrics=wanted)
+        if errors:
+            raise KenshuError("demo.solution_failed", notebook=path, error=errors[0])
+        metrics[assignment] = values
+    return metrics
+
+
+def _attendance(db: str | None, course_id: str, trainee_ids: list[str]) -> dict[str, tuple[int, int]]:
+    from sqlalchemy import select
+
+    from kenshu.kpi_reports.store import Attendance, Course, TrainingSession, Trainee, open_store
+
+    make_session = open_store(db)
+    with make_session() as session:
+        course = session.scalar(select(Course).where(Course.course_id == course_id))
+        if course is None:
+            return {trainee_id: (0, 0) for trainee_id in trainee_ids}
+        total = len(course.sessions)
+        rows = session.execute(
+            select(Trainee.trainee_id, Attendance.status)
+            .join(Attendance.trainee)
+            .join(Attendance.session)
+            .where(TrainingSession.course_id == course.id)
+        ).all()
+    attended = {trainee_id: 0 for trainee_id in trainee_ids}
+    for trainee_id, status in rows:
+        if trainee_id in attended and status in ATTENDED:
+            attended[trainee_id] += 1
+    return {trainee_id: (count, total) for trainee_id, count in attended.items()}
+
+
+def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_year: int | None = None) -> DemoResult:
+    """Run the whole path for one course and return what it made.
+
+    Parameters
+    ----------
+    course : Path
+        The course folder (course.yml).
+    fast : bool
+        Build with each module's fast parameters, as the tests do.
+    db : str, optional
+        The attendance store's URL; by default the kit's SQLite file.
+    fiscal_year : int, optional
+        The year of the KPI report; by default the year of the first session.
+    """
+    from kenshu.courses.build import build_course
+    from kenshu.grading.api import CourseGrader
+    from kenshu.grading.export import export_grades
+    from kenshu.grading.simulate import submit_simulated_cohort
+    from kenshu.kpi_reports.fiscal import fiscal_year as fiscal_year_of
+    from kenshu.kpi_reports.importer import import_signin_sheet
+    from kenshu.kpi_reports.nbgrader_import import import_nbgrader_submissions
+    from kenshu.kpi_reports.report import write_report
+    from kenshu.notebooks.templates import discover_modules, select_module
+
+    total = 8
+    logger.info("demo on %s (fast=%s)", course, fast)
+
+    # 1. Build the curriculum.
+    _step(1, total, "demo.step_build", course=course)
+    build = build_course(course, fast=fast)
+    spec = build.spec
+    trainee_ids = [trainee.id for trainee in spec.trainees]
+    result = DemoResult(course_id=spec.course_id, cohort=assign_cohort(trainee_ids))
+    modules = discover_modules()
+    templates = {
+        select_module(module_id, build.data.kind, modules).slug: select_module(module_id, build.data.kind, modules).folder
+        for module_id in spec.modules
+    }
+
+    # 2. Run the solutions, and keep the figures the modules declare (accuracy and so on).
+    _step(2, total, "demo.step_solutions")
+    result.metrics = run_solutions(build.root, build.assignments, templates)
+
+    # 3. Release every assignment to the exchange.
+    _step(3, total, "demo.step_release", count=len(build.assignments))
+    grader = CourseGrader(spec)
+    for assignment in build.assignments:
+        grader.generate(assignment)
+        grader.release(assignment)
+
+    # 4. Simulated trainees fetch, work and submit.
+    _step(4, total, "demo.step_submit", count=len(trainee_ids))
+    homes = build_dir(spec.course_dir) / "homes"
+    for assignment in build.assignments:
+        submit_simulated_cohort(grader, assignment, result.cohort, homes)
+
+    # 5. Collect, autograde and return feedback.
+    _step(5, total, "demo.step_grade")
+    for assignment in build.assignments:
+        grader.collect(assignment)
+        outcomes = grader.autograde(assignment)
+        result.failures.extend(outcome for outcome in outcomes if outcome.status == "failed")
+        grader.feedback(assignment, [outcome.trainee_id for outcome in outcomes if outcome.status == "ok"])
+
+    # 6. Export the grade sheet.
+    _step(6, total, "demo.step_export")
+    exported = export_grades(grader, build_dir(spec.course_dir) / "exports", grader.last_results())
+    result.grades = exported.table
+    result.files.update(grades_csv=exported.csv, grades_xlsx=exported.xlsx, feedback=grader.root / "feedback")
+
+    # 7. Import the sign-in sheets and the submissions into the attendance store.
+    _step(7, total, "demo.step_attendance")
+    for sheet in sorted((spec.course_dir / "attendance").glob("*")):
+        if sheet.suffix.lower() in (".csv", ".xlsx"):
+            imported = import_signin_sheet(sheet, db=db, course=spec)
+            print("   " + imported.summary())
+            for rejected in imported.rejected:
+                print("     - " + str(rejected))
+    imported = import_nbgrader_submissions(grader.config.CourseDirectory.db_url, course_id=spec.course_id, db=db, course=spec)
+    print("   " + imported.summary())
+    result.attendance = _attendance(db, spec.course_id, trainee_ids)
+
+    # 8. Write the KPI report of the course's fiscal year.
+    year = fiscal_year or fiscal_year_of(spec.sessions[0].date)
+    _step(8, total, "demo.step_report", year=year)
+    report = write_report(year, db=db)
+    result.files.update(kpi_html=report.html, kpi_xlsx=report.xlsx, kpi_chart=report.chart)
+    return result
+
+
+def format_summary(result: DemoResult, names: dict[str, str]) -> str:
+    """Return the closing table: trainees, scores per assignment, attendance, and the files written."""
+    grades = result.grades
+    assignments = list(dict.fromkeys(grades["assignment"]))
+    header = [message("demo.col_trainee"), message("demo.col_kind")] + assignments + [message("demo.col_attendance")]
+    rows = []
+    for trainee_id, kind in result.cohort.items():
+        row = [f"{trainee_id} {names[trainee_id]}", message(f"demo.kind.{kind}")]
+        for assignment in assignments:
+            entry = grades[(grades["trainee_id"] == trainee_id) & (grades["assignment"] == assignment)].iloc[0]
+            if entry["status"] in ("graded", "needs_manual_grade"):
+                row.append(f"{entry['score']:g}/{entry['max_score']:g}")
+            else:
+                row.append(message(f"export.status.{entry['status']}"))
+        attended, total = result.attendance.get(trainee_id, (0, 0))
+        row.append(f"{attended}/{total}")
+        rows.append(row)
+
+    widths = [max(_width(str(line[column])) for line in [header] + rows) for column in range(len(header))]
+    lines = [message("demo.summary_title", course_id=result.course_id)]
+    for line in [header] + rows:
+        lines.append("  ".join(_pad(str(cell), width) for cell, width in zip(line, widths, strict=True)))
+
+    for failure in result.failures:
+        lines.append(message("demo.failure", trainee=failure.trainee_id, assignment=failure.assignment, reason=failure.reason))
+    for assignment, values in result.metrics.items():
+        figures = ", ".join(f"{key} = {value:.3f}" if isinstance(value, float) else f"{key} = {value}" for key, value in values.items())
+        lines.append(message("demo.metrics", assignment=assignment, figures=figures))
+
+    lines.append(message("demo.files_title"))
+    for key, path in result.files.items():
+        lines.append(f"  {message(f'demo.file.{key}')}: {_relative(path)}")
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(character) in ("W", "F") else 1 for character in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _run(args: argparse.Namespace) -> int:
+    course = args.course or project_root() / DEFAULT_COURSE
+    result = run_demo(course, fast=args.fast, db=args.db, fiscal_year=args.fy)
+    from kenshu.courses.spec import load_course_spec
+
+    names = {trainee.id: trainee.name for trainee in load_course_spec(course).trainees}
+    print()
+    print(format_summary(result, names))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``kenshu demo``."""
+    parser = subparsers.add_parser("demo", help=message("demo.help"))
+    parser.add_argument("--course", type=Path, help=message("demo.course_help"))
+    parser.add_argument("--fast", action="store_true", help=message("course.fast_help"))
+    parser.add_argument("--db", help=message("demo.db_help"))
+    parser.add_argument("--fy", type=int, help=message("demo.fy_help"))
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,104 @@
+"""The ``kenshu attendance`` and ``kenshu kpi`` commands, run as a coordinator runs them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kenshu.cli import main
+
+from .kpi_helpers import REPO, SAMPLE_SHEET
+
+COURSE = REPO / "courses" / "sample_press"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_import_prints_summary(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    status, out, _ = _run(capsys, "attendance", "import", str(SAMPLE_SHEET), "--db", db, "--course", str(COURSE))
+    assert status == 0
+    assert "18 行を読み、17 件を追加、0 件は登録済み、1 行は使えませんでした" in out
+    assert "19行目" in out
+    assert "田中 建" in out
+
+
+def test_import_twice_adds_nothing(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    copy = shutil.copy(SAMPLE_SHEET, tmp_path / "renamed.csv")
+    _run(capsys, "attendance", "import", str(SAMPLE_SHEET), "--db", db, "--course", str(COURSE))
+    status, out, _ = _run(capsys, "attendance", "import", str(copy), "--db", db, "--course", str(COURSE), "--force")
+    assert status == 0
+    assert "0 件を追加、17 件は登録済み" in out
+
+
+def test_import_bad_file_goes_on(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    missing = tmp_path / "none.csv"
+    status, out, _ = _run(capsys, "attendance", "import", str(missing), str(SAMPLE_SHEET), "--db", db, "--course", str(COURSE))
+    assert status == 1
+    assert str(missing) in out
+    assert "17 件を追加" in out
+    assert "合計: 2 ファイル (読めなかったファイル 1)" in out
+
+
+def test_report_writes_files(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    _run(capsys, "attendance", "import", str(SAMPLE_SHEET), "--db", db, "--course", str(COURSE))
+    status, out, _ = _run(capsys, "kpi", "report", "--fy", "2026", "--db", db, "--out", str(tmp_path / "out"))
+    assert status == 0
+    assert (tmp_path / "out" / "kpi_2026.html").is_file()
+    assert (tmp_path / "out" / "kpi_2026.xlsx").is_file()
+    assert (tmp_path / "out" / "kpi_2026.png").is_file()
+    assert str(tmp_path / "out" / "kpi_2026.html") in out
+
+
+def test_report_bad_plan_message(tmp_path: Path, capsys) -> None:
+    status, _, err = _run(capsys, "kpi", "report", "--fy", "2026", "--db", str(tmp_path / "a.sqlite"), "--plan", str(tmp_path / "none.yml"))
+    assert status == 2
+    assert "none.yml" in err
+
+
+def test_event_add_twice(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    argv = ["kpi", "event", "add", "--company", "株式会社さくら精工", "--kind", "introduced", "--date", "令和8年9月1日",
+            "--course", "sakura-press-2026", "--evidence", "試験導入", "--db", db]
+    _, first, _ = _run(capsys, *argv)
+    _, second, _ = _run(capsys, *argv)
+    _, listing, _ = _run(capsys, "kpi", "event", "list", "--fy", "2026", "--db", db)
+    assert "記録しました" in first
+    assert "記録済み" in second
+    assert "AI・IoT導入企業数（社）: 1" in listing
+    assert "2026-09-01" in listing
+
+
+def test_value_added_command(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    status, out, _ = _run(capsys, "kpi", "value-added", "--fy", "2026", "--million-yen", "320", "--db", db)
+    assert status == 0
+    assert "2026年度（令和8年度）" in out
+    assert "320" in out
+
+
+def test_nbgrader_missing_gradebook(tmp_path: Path, capsys) -> None:
+    status, _, err = _run(capsys, "attendance", "import-nbgrader", "--gradebook", str(tmp_path / "none.db"),
+                          "--course-id", "c1", "--db", str(tmp_path / "a.sqlite"))
+    assert status == 2
+    assert "none.db" in err
+
+
+def test_duplicates_and_export(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    _run(capsys, "attendance", "import", str(SAMPLE_SHEET), "--db", db, "--course-id", "c1")
+    _, duplicates, _ = _run(capsys, "attendance", "duplicates", "--db", db)
+    status, exported, _ = _run(capsys, "attendance", "export", "--course-id", "c1", "--out", str(tmp_path / "s.xlsx"), "--db", db)
+    assert "1 組" in duplicates
+    assert "田中 建" in duplicates
+    assert status == 0
+    assert (tmp_path / "s.xlsx").is_file()
