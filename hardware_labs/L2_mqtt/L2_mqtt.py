@@ -39,7 +39,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from kenshu.hardware_labs import SensorSimulator, SerialSensor
-from kenshu.hardware_labs.broker import ensure_broker
+from kenshu.hardware_labs.broker import ensure_broker, parse_broker_url
 from kenshu.hardware_labs.mqtt_bridge import MqttBridge
 from kenshu.hardware_labs.subscriber import LiveSubscriber
 
@@ -120,7 +120,8 @@ assert live["sequence"].is_monotonic_increasing, "QoS 1 とスプールにより
 #
 # `TRAINEE_DEVICE` の `note` センサーとして、`make_topic(TRAINEE_DEVICE, "note")` へ QoS 1 で 1 件送ってください。
 # ペイロードはブリッジと同じ形の JSON にします（`message_id`, `source`, `device_id`, `sensor`, `sequence`, `timestamp`,
-# `values` に `{"comment": {"value": 1, "unit": ""}}`）。`publish` が返す `info` の `info.wait_for_publish(5)` で送信完了を待ちます。
+# `values` に `{"comment": {"value": 1, "unit": ""}}`）。
+# ブローカーのホスト名とポートは `parse_broker_url(broker_url)` の `host` と `port` です。`publish` が返す `info` の `info.wait_for_publish(5)` で送信完了を待ちます。
 # 購読側 `note_subscriber`（用意済み）に届いたペイロードの一覧が `note_subscriber.payloads` です。
 
 # %% kenshu="readonly" grade_id="note_subscriber"
@@ -129,7 +130,8 @@ note_subscriber = LiveSubscriber(broker_url, topic=f"{SITE}/{LINE}/{TRAINEE_DEVI
 # %% kenshu="answer" grade_id="publish"
 ### BEGIN SOLUTION
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{TRAINEE_DEVICE}-publisher")
-client.connect("127.0.0.1", int(broker_url.rsplit(":", 1)[1]))
+address = parse_broker_url(broker_url)
+client.connect(address.host, address.port)
 client.loop_start()
 payload = {
     "message_id": 1,

@@ -9,7 +9,7 @@
 # **Jupyter の使い方**：セルを選んで `Shift + Enter` で実行します。上から順に実行してください。
 # 途中からやり直したいときは、メニューの「Kernel → Restart Kernel and Run All Cells」で最初から実行し直せます。
 #
-# `### BEGIN SOLUTION` と `### END SOLUTION` の間（配布版では `raise NotImplementedError()` の行）を自分のコードに書き換えてください。
+# 解答欄の `raise NotImplementedError()` の行を消して、自分のコードを書いてください。
 # 各問のすぐ下のセルがテストです。エラーが出なければ合格です。
 
 # %% [markdown]
@@ -54,6 +54,9 @@ df = load_sensor_csv(DATA_CSV).head(N_ROWS)
 print(f"{len(df)} 行、{df.shape[1]} 列")
 df.head()
 
+# %% kenshu="mistake" answer="load_data"
+df = load_sensor_csv(DATA_CSV).head()
+
 # %% kenshu="test" grade_id="test_load_data" points=2
 assert isinstance(df, pd.DataFrame), "df は pandas の DataFrame にしてください。load_sensor_csv の結果です。"
 assert LABEL_COLUMN in df.columns, f"品質ラベルの列「{LABEL_COLUMN}」がありません。DATA_CSV を読み込んでいるか確認してください。"
@@ -80,6 +83,10 @@ numeric_columns = list(df.select_dtypes("number").columns)
 summary = df[numeric_columns].describe()
 ### END SOLUTION
 summary
+
+# %% kenshu="mistake" answer="describe"
+numeric_columns = list(df.columns)
+summary = df.describe(include="all")
 
 # %% kenshu="test" grade_id="test_describe" points=2
 assert len(numeric_columns) >= 1, "数値の列が 1 つも選ばれていません。"
@@ -114,6 +121,10 @@ ax.set_title(f"{COMPANY}：品質ラベルごとの行数（不良の割合 {def
 plt.xticks(rotation=0)
 plt.show()
 label_counts
+
+# %% kenshu="mistake" answer="label_counts"
+label_counts = df[LABEL_COLUMN].value_counts()
+defect_ratio = 100 * float(np.mean(df[LABEL_COLUMN].astype(str) != str(GOOD_LABEL)))
 
 # %% kenshu="test" grade_id="test_label_counts" points=2
 assert int(label_counts.sum()) == df[LABEL_COLUMN].notna().sum(), "label_counts を合計すると、ラベルのある行の数になるはずです。"
@@ -150,6 +161,14 @@ columns_to_plot = [column for column in numeric_columns if column != LABEL_COLUM
 figure = plot_columns(df, columns_to_plot)
 figure.suptitle(f"{COMPANY}：{', '.join(columns_to_plot)}")
 plt.show()
+
+# %% kenshu="mistake" answer="plot_columns"
+def plot_columns(df, columns):
+    fig, axis = plt.subplots()
+    for column in columns:
+        axis.plot(df[column].to_numpy(), label=column)
+    axis.legend()
+    return fig
 
 # %% kenshu="test" grade_id="test_plot_columns" points=3
 import matplotlib.figure

@@ -9,7 +9,7 @@
 # **Jupyter の使い方**：セルを選んで `Shift + Enter` で実行します。上から順に実行してください。
 # 途中からやり直したいときは、メニューの「Kernel → Restart Kernel and Run All Cells」で最初から実行し直せます。
 #
-# `### BEGIN SOLUTION` と `### END SOLUTION` の間（配布版では `raise NotImplementedError()` の行）を自分のコードに書き換えてください。
+# 解答欄の `raise NotImplementedError()` の行を消して、自分のコードを書いてください。
 # 各問のすぐ下のセルがテストです。エラーが出なければ合格です。
 
 # %% [markdown]
@@ -64,6 +64,9 @@ print("画像の配列:", data.images.shape, data.images.dtype)
 print("クラス（フォルダ名）:", data.class_names)
 print("読み込めなかったファイルなど:", len(data.problems), "件")
 
+# %% kenshu="mistake" answer="load_data"
+data = load_image_folder(DATA_DIR, image_size=32, random_state=RANDOM_STATE)
+
 # %% kenshu="test" grade_id="test_load_data" points=2
 assert data.images.ndim == 3, "data.images は（枚数, 高さ, 幅）の 3 次元配列のはずです。load_image_folder の結果を入れてください。"
 assert len(data.images) == len(data.target), "画像の枚数とラベルの数が合いません。"
@@ -96,6 +99,9 @@ ax.set_title(f"{COMPANY}：クラスごとの画像の枚数")
 plt.xticks(rotation=0)
 plt.show()
 counts
+
+# %% kenshu="mistake" answer="count_per_class"
+counts = pd.Series(data.target).value_counts()
 
 # %% kenshu="test" grade_id="test_count_per_class" points=2
 assert isinstance(counts, pd.Series), "counts は pandas の Series にしてください。"
@@ -141,6 +147,11 @@ for row, (k, indices) in enumerate(sorted(samples.items())):
 fig.suptitle(f"{COMPANY}：クラスごとの見本")
 plt.tight_layout()
 plt.show()
+
+# %% kenshu="mistake" answer="pick_samples"
+def pick_samples(class_index, n_per_class, random_state):
+    class_index = np.asarray(class_index)
+    return {int(k): np.flatnonzero(class_index == k)[:n_per_class] for k in np.unique(class_index)}
 
 # %% kenshu="test" grade_id="test_pick_samples" points=3
 _samples = pick_samples(np.array([0, 0, 0, 1, 1, 1, 1, 2]), 2, 0)
@@ -188,6 +199,9 @@ fig.suptitle(f"{COMPANY}：元の画像の大きさ")
 plt.tight_layout()
 plt.show()
 sizes.describe()
+
+# %% kenshu="mistake" answer="image_sizes"
+sizes = pd.DataFrame({"width": [image.shape[1] for image in data.images], "height": [image.shape[0] for image in data.images]})
 
 # %% kenshu="test" grade_id="test_image_sizes" points=3
 assert isinstance(sizes, pd.DataFrame), "sizes は pandas の DataFrame にしてください。"

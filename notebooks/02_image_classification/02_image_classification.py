@@ -14,7 +14,7 @@
 # 4. パイプライン（標準化＋分類器）を学習する
 # 5. 混同行列と見逃し率で評価する
 #
-# `### BEGIN SOLUTION` と `### END SOLUTION` の間（配布版では `raise NotImplementedError()` の行）を自分のコードに書き換えてください。
+# 解答欄の `raise NotImplementedError()` の行を消して、自分のコードを書いてください。
 # 各問のすぐ下のセルがテストです。エラーが出なければ合格です。
 
 # %% [markdown]
@@ -137,6 +137,14 @@ def extract_features(images):
 X = extract_features(images)
 print("特徴量の形:", X.shape)
 
+# %% kenshu="mistake" answer="features"
+def extract_features(images):
+    images = np.asarray(images, dtype=np.float32)
+    return images.reshape(len(images), -1).mean(axis=1, keepdims=True)
+
+
+X = extract_features(images)
+
 # %% kenshu="test" grade_id="test_features" points=2
 assert isinstance(X, np.ndarray), "X は NumPy 配列にしてください（extract_features の戻り値を確認）。"
 assert X.ndim == 2, f"X は 2 次元（枚数, 特徴量の数）にしてください。今は {X.ndim} 次元です。"
@@ -172,6 +180,9 @@ X_train, X_test, y_train, y_test = train_test_split(
 ### END SOLUTION
 print("学習用:", X_train.shape, " テスト用:", X_test.shape)
 
+# %% kenshu="mistake" answer="split"
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, random_state=RANDOM_STATE)
+
 # %% kenshu="test" grade_id="test_split" points=2
 assert len(X_train) + len(X_test) == len(X), "学習用とテスト用を合わせると全体の枚数になるはずです。"
 assert len(X_train) == len(y_train) and len(X_test) == len(y_test), "X と y の行数が学習用・テスト用それぞれでそろっていません。"
@@ -201,6 +212,11 @@ model.fit(X_train, y_train)
 y_pred = model.predict(X_test)
 ### END SOLUTION
 print(f"テスト用の正解率: {accuracy_score(y_test, y_pred):.3f}")
+
+# %% kenshu="mistake" answer="pipeline"
+model = LogisticRegression(max_iter=1000)
+model.fit(X_train, y_train)
+y_pred = model.predict(X_test)
 
 # %% kenshu="test" grade_id="test_pipeline" points=3
 from sklearn.utils.validation import check_is_fitted
@@ -265,6 +281,21 @@ plt.show()
 print(f"正解率　: {accuracy_score(y_test, y_pred):.3f}")
 print(f"見逃し率: {miss_rate(y_test, y_pred):.3f}（不良品 {np.sum(y_test == 1)} 個のうち {cm[1, 0]} 個を見逃し）")
 print(f"過検出率: {false_alarm_rate(y_test, y_pred):.3f}（良品 {np.sum(y_test == 0)} 個のうち {cm[0, 1]} 個を不良と判定）")
+
+# %% kenshu="mistake" answer="miss_rate"
+def miss_rate(y_true, y_pred):
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    return float(np.mean((y_true == 1) & (y_pred == 0)))
+
+
+def false_alarm_rate(y_true, y_pred):
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    return float(np.mean((y_true == 0) & (y_pred == 1)))
+
+
+cm = confusion_matrix(y_test, y_pred)
 
 # %% kenshu="test" grade_id="test_miss_rate" points=3
 assert abs(miss_rate([1, 1, 1, 1, 0], [0, 1, 1, 1, 0]) - 0.25) < 1e-9, "不良品 4 個のうち 1 個を見逃すと見逃し率は 0.25 です。分母は「不良品の数」です。"

@@ -15,7 +15,7 @@
 # 4. 異常スコアを計算する
 # 5. 品質ラベル（列「{{ label_column }}」、良品は「{{ good_label }}」）と比べて、混同行列と見逃し率で評価する
 #
-# `### BEGIN SOLUTION` と `### END SOLUTION` の間（配布版では `raise NotImplementedError()` の行）を自分のコードに書き換えてください。
+# 解答欄の `raise NotImplementedError()` の行を消して、自分のコードを書いてください。
 # 各問のすぐ下のセルがテストです。エラーが出なければ合格です。
 
 # %% [markdown]
@@ -81,6 +81,10 @@ X = df[feature_columns].to_numpy(dtype=float)
 print("使う列:", feature_columns)
 print("X の形:", X.shape)
 
+# %% kenshu="mistake" answer="features"
+feature_columns = [column for column in df.columns if column != LABEL_COLUMN]
+X = df.select_dtypes("number").to_numpy(dtype=float)
+
 # %% kenshu="test" grade_id="test_features" points=2
 assert LABEL_COLUMN not in feature_columns, f"ラベルの列「{LABEL_COLUMN}」が特徴量に入っています。答えを見ながら予測することになるので外してください。"
 assert len(feature_columns) >= 2, "特徴量の列が少なすぎます。数値の列を使ってください。"
@@ -113,6 +117,11 @@ detector = make_pipeline(StandardScaler(), IsolationForest(n_estimators=200, ran
 detector.fit(X_train_good)
 ### END SOLUTION
 print("学習に使った良品の行:", len(X_train_good))
+
+# %% kenshu="mistake" answer="train_good_only"
+X_train_good = X_train
+detector = make_pipeline(StandardScaler(), IsolationForest(random_state=RANDOM_STATE))
+detector.fit(X_train_good)
 
 # %% kenshu="test" grade_id="test_train_good_only" points=2
 from sklearn.utils.validation import check_is_fitted
@@ -150,6 +159,10 @@ plt.ylabel("行数")
 plt.title(f"{COMPANY}：テスト用データの異常スコア")
 plt.legend()
 plt.show()
+
+# %% kenshu="mistake" answer="scores"
+scores = detector.score_samples(X_test)
+y_pred = detector.predict(X_test)
 
 # %% kenshu="test" grade_id="test_scores" points=3
 assert np.shape(scores) == (len(X_test),), "scores はテスト用データ 1 行につき 1 つの数にしてください。"
@@ -209,6 +222,21 @@ plt.show()
 print(f"正解率　: {accuracy_score(y_test, y_pred):.3f}")
 print(f"見逃し率: {miss_rate(y_test, y_pred):.3f}（不良 {np.sum(y_test == 1)} 行のうち {cm[1, 0]} 行を見逃し）")
 print(f"過検出率: {false_alarm_rate(y_test, y_pred):.3f}（良品 {np.sum(y_test == 0)} 行のうち {cm[0, 1]} 行を異常と判定）")
+
+# %% kenshu="mistake" answer="miss_rate"
+def miss_rate(y_true, y_pred):
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    return float(np.mean((y_true == 1) & (y_pred == 0)))
+
+
+def false_alarm_rate(y_true, y_pred):
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    return float(np.mean((y_true == 0) & (y_pred == 1)))
+
+
+cm = confusion_matrix(y_test, y_pred)
 
 # %% kenshu="test" grade_id="test_miss_rate" points=3
 assert abs(miss_rate([1, 1, 1, 1, 0], [0, 1, 1, 1, 0]) - 0.25) < 1e-9, "不良 4 個のうち 1 個を見逃すと見逃し率は 0.25 です。分母は「不良の数」です。"

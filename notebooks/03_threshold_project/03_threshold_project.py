@@ -15,18 +15,19 @@
 # 4. 1000 個あたり何個を人の検査に回すことになるかを計算する
 # 5. 選んだしきい値を自社のラインに向けて説明する（講師が採点）
 #
-# `### BEGIN SOLUTION` と `### END SOLUTION` の間（配布版では `raise NotImplementedError()` の行）を自分のコードに書き換えてください。
+# 解答欄の `raise NotImplementedError()` の行を消して、自分のコードを書いてください。
 # 各問のすぐ下のセルがテストです。エラーが出なければ合格です。
 
 # %% [markdown]
 # ## パラメータ
 #
 # 次のセルは講師が設定します。変更しないでください。
-# 画像のコースでは `DATA_DIR`、CSV のコースでは `DATA_CSV` が設定されます。
+# `DATA_KIND` はデータの種類で、画像のコースでは `"images"` と `DATA_DIR`、CSV のコースでは `"csv"` と `DATA_CSV` が設定されます。
 # `MAX_IMAGES_PER_CLASS` と `N_ROWS` は実行時間を抑えるための上限です。
 
 # %% tags=["parameters"] kenshu="readonly" grade_id="parameters"
 COMPANY = "株式会社さくら精工"
+DATA_KIND = "images"
 DATA_DIR = "data/press_parts"
 GOOD_CLASS = "良品"
 DATA_CSV = ""
@@ -50,8 +51,8 @@ from kenshu.plotting import use_japanese_font
 
 use_japanese_font()
 
-# A course has either a CSV file or an image folder; the one that is set decides.
-DATA_KIND = "csv" if DATA_CSV else "images"
+if DATA_KIND not in ("images", "csv"):
+    raise ValueError(f"DATA_KIND は \"images\" か \"csv\" です（今は {DATA_KIND!r}）。講師に連絡してください。")
 
 
 def surface_features(image):
@@ -135,6 +136,11 @@ scores = model.predict_proba(X_test)[:, 1]
 ### END SOLUTION
 print(f"ROC AUC（1 に近いほど良品と不良品のスコアがよく分かれている）: {roc_auc_score(y_test, scores):.3f}")
 
+# %% kenshu="mistake" answer="scores"
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
+model.fit(X_train, y_train)
+scores = model.predict_proba(X_test)[:, 0]
+
 # %% kenshu="test" grade_id="test_scores" points=2
 assert isinstance(model, Pipeline), "model は make_pipeline で作ったパイプラインにしてください。"
 assert np.shape(scores) == (len(y_test),), "scores はテスト用データ 1 件につき 1 つの数にしてください。"
@@ -185,6 +191,20 @@ plt.title(f"{COMPANY}：しきい値と見逃し率・過検出率")
 plt.legend()
 plt.grid(alpha=0.3)
 plt.show()
+
+# %% kenshu="mistake" answer="rates"
+thresholds = np.linspace(0, 1, 101)
+
+
+def rates_at_threshold(y_true, scores, threshold):
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores)
+    flagged = scores > threshold
+    return float(np.mean(~flagged[y_true == 1])), float(np.mean(flagged[y_true == 0]))
+
+
+miss_rates = np.array([rates_at_threshold(y_test, scores, t)[0] for t in thresholds])
+false_alarm_rates = np.array([rates_at_threshold(y_test, scores, t)[1] for t in thresholds])
 
 # %% kenshu="test" grade_id="test_rates" points=3
 _y = [0, 0, 1, 1]
@@ -256,6 +276,14 @@ plt.legend()
 plt.grid(alpha=0.3)
 plt.show()
 
+# %% kenshu="mistake" answer="cost"
+def expected_cost(miss_rate, false_alarm_rate, *, defect_rate, cost_miss, cost_false_alarm):
+    return np.asarray(miss_rate) * cost_miss + np.asarray(false_alarm_rate) * cost_false_alarm
+
+
+costs = expected_cost(miss_rates, false_alarm_rates, defect_rate=LINE_DEFECT_RATE, cost_miss=COST_MISS, cost_false_alarm=COST_FALSE_ALARM)
+chosen_threshold = float(thresholds[np.argmin(costs)])
+
 # %% kenshu="test" grade_id="test_cost" points=3
 assert abs(float(expected_cost(0.1, 0.2, defect_rate=0.5, cost_miss=100, cost_false_alarm=10)) - 6.0) < 1e-9, "不良率 0.5、見逃し率 0.1、過検出率 0.2、損失 100 円、手間 10 円なら期待費用は 0.5×0.1×100 ＋ 0.5×0.2×10 ＝ 6 円です。"
 assert np.shape(costs) == np.shape(thresholds), "costs は thresholds と同じ長さの配列にしてください。"
@@ -288,6 +316,10 @@ set_aside_per_thousand = 1000 * (LINE_DEFECT_RATE * (1 - chosen_miss) + (1 - LIN
 missed_per_thousand = 1000 * LINE_DEFECT_RATE * chosen_miss
 ### END SOLUTION
 print(f"しきい値 {chosen_threshold:.2f}：1000 個あたり {set_aside_per_thousand:.1f} 個を人が検査し、{missed_per_thousand:.2f} 個の不良を見逃す見込みです。")
+
+# %% kenshu="mistake" answer="per_thousand"
+set_aside_per_thousand = 1000 * float(np.mean(scores >= chosen_threshold))
+missed_per_thousand = 1000 * float(np.mean((scores < chosen_threshold) & (y_test == 1)))
 
 # %% kenshu="test" grade_id="test_per_thousand" points=2
 assert 0 <= set_aside_per_thousand <= 1000, "人の検査に回る数は 1000 個あたり 0〜1000 個のはずです。"

@@ -71,7 +71,9 @@ def _generate(spec: CourseSpec) -> Path:
         save_image_folder(generator(**data.parameters), target)
         result = target
     else:
-        frame = generator(**data.parameters)
+        # Keep the units in the CSV headers ("プレス荷重 [kN]"), as a company's own CSV would have them.
+        options = {"units_in_columns": True} if data.generator == "make_process_log" else {}
+        frame = generator(**{**options, **data.parameters})
         result = target / "data.csv"
         frame.to_csv(result, index=False, encoding="utf-8-sig")
     stamp_file.write_text(stamp)

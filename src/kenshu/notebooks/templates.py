@@ -231,6 +231,8 @@ def render_module(
         where = f"{template.notebook}: cell {index + 1}"
         kind = cell.metadata.pop("kenshu", None)
         cell.metadata.pop("lines_to_next_cell", None)
+        if kind is not None and kind not in CELL_KINDS:
+            raise KenshuError("template.unknown_cell_kind", where=where, kind=kind, known=", ".join(sorted(CELL_KINDS)))
 
         # 1. Typical mistakes are kept aside, never shown to trainees.
         if kind == "mistake":
