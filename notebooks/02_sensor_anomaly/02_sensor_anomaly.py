@@ -49,7 +49,7 @@ use_japanese_font()
 
 df = load_sensor_csv(DATA_CSV)
 
-# Rows with a missing measurement are left out; the count is shown so that nobody loses data unknowingly.
+# Rows with a missing measurement are dropped, and the count is printed so the trainee sees how much data was left out.
 rows_before = len(df)
 df = df.dropna(subset=list(df.select_dtypes("number").columns) + [LABEL_COLUMN])
 if len(df) < rows_before:

@@ -31,27 +31,40 @@ def name_only_key(name: str, company: str) -> str:
 
 
 class Recorder:
-    """Adds rows to the store inside one database session, reusing what exists."""
+    """Adds rows to the store inside one database session, reusing what exists.
+
+    Each natural key is looked up in the database the first time an import
+    meets it and cached after that. Existing attendance is loaded one session
+    at a time, so an import costs the rows it touches, not the whole store.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.companies = {row.key: row for row in session.scalars(select(Company))}
-        self.trainees = {row.key: row for row in session.scalars(select(Trainee))}
-        self.courses = {row.course_id: row for row in session.scalars(select(Course))}
-        self.sessions = {(row.course_id, row.date): row for row in session.scalars(select(TrainingSession))}
-        self.attendance: dict[tuple[int, int], str] = {
-            (session_id, trainee_id): status
-            for session_id, trainee_id, status in session.execute(
-                select(Attendance.session_id, Attendance.trainee_id, Attendance.status)
-            )
-        }
+        self.companies: dict[str, Company] = {}
+        self.trainees: dict[str, Trainee] = {}
+        self.courses: dict[str, Course] = {}
+        self.sessions: dict[tuple[int, dt.date], TrainingSession] = {}
+        self.attendance: dict[tuple[int, int], str] = {}
+        self._loaded_sessions: set[int] = set()
         self._new_attendance: list[dict[str, object]] = []
+
+    def _load_attendance(self, session_id: int) -> None:
+        if session_id in self._loaded_sessions:
+            return
+        query = select(Attendance.trainee_id, Attendance.status).where(Attendance.session_id == session_id)
+        for trainee_id, status in self.session.execute(query):
+            self.attendance[(session_id, trainee_id)] = status
+        self._loaded_sessions.add(session_id)
 
     def company(self, name: str, source: Source) -> Company | None:
         """Return the company named *name* (any spelling with the same key), creating it if new."""
         key = company_key(name)
         if not key:
             return None
+        if key not in self.companies:
+            existing = self.session.scalar(select(Company).where(Company.key == key))
+            if existing is not None:
+                self.companies[key] = existing
         if key not in self.companies:
             row = Company(key=key, name=normalise_text(name), source_file=source.file, source_row=source.row)
             self.session.add(row)
@@ -61,6 +74,10 @@ class Recorder:
 
     def trainee(self, key: str, *, trainee_id: str | None, name: str, company: str, source: Source) -> Trainee:
         """Return the trainee with *key*, creating it if new; a known trainee keeps its first name and company."""
+        if key not in self.trainees:
+            existing = self.session.scalar(select(Trainee).where(Trainee.key == key))
+            if existing is not None:
+                self.trainees[key] = existing
         if key not in self.trainees:
             company_row = self.company(company, source)
             row = Trainee(
@@ -80,6 +97,10 @@ class Recorder:
     def course(self, course_id: str, source: Source, *, company: str | None = None) -> Course:
         """Return the course *course_id*, creating it if new."""
         if course_id not in self.courses:
+            existing = self.session.scalar(select(Course).where(Course.course_id == course_id))
+            if existing is not None:
+                self.courses[course_id] = existing
+        if course_id not in self.courses:
             company_row = self.company(company, source) if company else None
             row = Course(
                 course_id=course_id,
@@ -96,6 +117,12 @@ class Recorder:
         """Return the session of *course* on *date*, creating it if new."""
         key = (course.id, date)
         if key not in self.sessions:
+            existing = self.session.scalar(
+                select(TrainingSession).where(TrainingSession.course_id == course.id, TrainingSession.date == date)
+            )
+            if existing is not None:
+                self.sessions[key] = existing
+        if key not in self.sessions:
             row = TrainingSession(course_id=course.id, date=date, source_file=source.file, source_row=source.row)
             self.session.add(row)
             self.session.flush()
@@ -111,6 +138,7 @@ class Recorder:
         already stored, or ``("conflict", stored status)`` when another status
         is stored (the stored record is kept and the caller reports the row).
         """
+        self._load_attendance(training_session.id)
         key = (training_session.id, trainee.id)
         stored = self.attendance.get(key)
         if stored is None:
