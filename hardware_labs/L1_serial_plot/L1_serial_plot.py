@@ -13,7 +13,7 @@
 # を行います。行の形式（KS1 プロトコル）は次のとおりです。最後の `*` の後ろは誤り検出のためのチェックサムです。
 #
 # ```
-# $KS1,sim-env-01,42,4200,env,temperature=23.51:degC,humidity=45.2:%RH,pressure=1013.2:hPa*1A2B
+# $KS1,sim-env-01,42,4200,env,temperature=23.51:degC,humidity=45.2:%RH,pressure=1013.2:hPa*87DC
 # ```
 #
 # 実機がなくても、ノートブックがシミュレータを擬似端末（本物のシリアルポートと同じように開ける装置ファイル）で起動します。

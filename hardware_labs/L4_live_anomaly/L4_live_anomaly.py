@@ -44,7 +44,6 @@ from sklearn.preprocessing import StandardScaler
 
 from kenshu.hardware_labs import SensorSimulator, SerialSensor
 from kenshu.hardware_labs.broker import ensure_broker, parse_broker_url
-from kenshu.hardware_labs.subscriber import LiveSubscriber
 from kenshu.hardware_labs.vibration import VibrationStream
 from kenshu.plotting import use_japanese_font
 
@@ -149,13 +148,20 @@ live_board = SensorSimulator(
     sensor="vibration", device_id="pump-01", fault=LIVE_FAULT, rate=SAMPLE_RATE, random_state=RANDOM_STATE + 1
 ).start()
 live_port = live_board.path
-alarm_subscriber = LiveSubscriber(broker_url, topic=ALARM_TOPIC).start()
 address = parse_broker_url(broker_url)
+
+# The control room's side: a plain paho-mqtt 2.x subscriber that collects alarm messages.
+received_alarms = []
+alarm_listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="control-room")
+alarm_listener.on_message = lambda client, userdata, message: received_alarms.append(json.loads(message.payload))
+alarm_listener.connect(address.host, address.port)
+alarm_listener.subscribe(ALARM_TOPIC, qos=1)
+alarm_listener.loop_start()
+
+# The edge side: the client that sends alarms.
 alarm_client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pump-01-edge")
 alarm_client.connect(address.host, address.port)
 alarm_client.loop_start()
-received_alarms = []
-alarm_subscriber._client.message_callback_add(ALARM_TOPIC, lambda client, userdata, message: received_alarms.append(json.loads(message.payload)))
 
 # %% kenshu="answer" grade_id="live"
 ### BEGIN SOLUTION
@@ -211,7 +217,8 @@ plt.show()
 # %% kenshu="readonly" grade_id="cleanup"
 alarm_client.disconnect()
 alarm_client.loop_stop()
-alarm_subscriber.stop()
+alarm_listener.disconnect()
+alarm_listener.loop_stop()
 live_board.stop()
 if embedded_broker is not None:
     embedded_broker.stop()

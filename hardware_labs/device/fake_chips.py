@@ -1,6 +1,6 @@
 """Chip simulations behind the same bus interfaces as the real hardware, for tests and laptops.
 
-`FakeI2CBus` holds register maps of a BME280 and an MPU6050 and answers
+`FakeI2CBus` contains register maps of a BME280 and an MPU6050 and answers
 reads and writes as the chips do (reset values, sleep mode, the latch of the
 BME280 humidity setting). `FakeSPI` answers MCP3008 conversion requests from
 a voltage waveform on a virtual clock. `pi_node.py --fake` uses them, so the
@@ -166,7 +166,7 @@ class FakeI2CBus:
 
     def _device(self, address: int):
         if address not in self.devices:
-            raise OSError(errno.EREMOTEIO, f"no device answers at I2C address 0x{address:02X}")
+            raise OSError(errno.EREMOTEIO, f"no device responds at I2C address 0x{address:02X}")
         return self.devices[address]
 
     def read(self, address: int, register: int, length: int) -> bytes:
@@ -197,7 +197,7 @@ class FakeSPI:
 
     def transfer(self, data: bytes) -> bytes:
         if len(data) != 3 or data[0] != 0x01 or not data[1] & 0x80:
-            return bytes(len(data))  # no start bit or differential mode: the fake answers zeros
+            return bytes(len(data))  # no start bit or differential mode: the fake returns zeros
         channel = (data[1] >> 4) & 0x07
         volts = self.channels.get(channel, lambda t: 0.0)(self.time)
         self.time += self.conversion_s

@@ -161,9 +161,9 @@ class MPU6050:
     def __init__(self, bus, address=0x68):
         self.bus = bus
         self.address = address
-        who = bus.read(address, self.REG_WHO_AM_I, 1)[0]
-        if who != 0x68:
-            raise OSError("no MPU6050 at 0x{:02X}: WHO_AM_I 0x{:02X}, expected 0x68".format(address, who))
+        who_am_i = bus.read(address, self.REG_WHO_AM_I, 1)[0]
+        if who_am_i != 0x68:
+            raise OSError("no MPU6050 at 0x{:02X}: WHO_AM_I 0x{:02X}, expected 0x68".format(address, who_am_i))
         # The chip starts in sleep mode; clear SLEEP and use the X gyro PLL as clock.
         bus.write(address, self.REG_PWR_MGMT_1, bytes([0x01]))
         bus.write(address, self.REG_ACCEL_CONFIG, bytes([0x00]))
@@ -184,9 +184,10 @@ class MCP3008:
 
     The clamp (a voltage-output CT such as the SCT-013-030: 30 A gives 1 V
     RMS) sits on a bias of half the reference voltage. The RMS current is the
-    RMS of the samples after removing their mean, times *amps_per_volt*,
-    taken over *window_s* seconds: 0.1 s is a whole number of mains cycles at
-    both 50 Hz and 60 Hz, so the result does not depend on where sampling starts.
+    RMS of the samples after removing their mean, times *amps_per_volt*.
+    Sampling lasts *window_s* seconds. The default 0.1 s is a whole number of
+    mains cycles at both 50 Hz and 60 Hz, so the result does not depend on
+    where sampling starts.
     *clock* returns seconds (``time.monotonic`` on Raspberry Pi OS).
     """
 

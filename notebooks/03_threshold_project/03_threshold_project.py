@@ -307,28 +307,43 @@ assert np.isclose(_reference[np.argmin(np.abs(thresholds - chosen_threshold))], 
 # - 人の検査に回る数（1000 個あたり）＝ 1000 ×（不良率 ×（1 − 見逃し率）＋（1 − 不良率）× 過検出率）
 # - 見逃して流れる不良の数（1000 個あたり）＝ 1000 × 不良率 × 見逃し率
 #
-# それぞれ `set_aside_per_thousand` と `missed_per_thousand` に入れてください。
+# この 2 つを返す関数 `per_thousand(miss_rate, false_alarm_rate, *, defect_rate)` を完成させ、
+# 選んだしきい値での値を `set_aside_per_thousand` と `missed_per_thousand` に入れてください。
 
 # %% kenshu="answer" grade_id="per_thousand"
-### BEGIN SOLUTION
+def per_thousand(miss_rate, false_alarm_rate, *, defect_rate):
+    """Return (parts set aside for a human, defects missed) per thousand parts on the line."""
+    ### BEGIN SOLUTION
+    set_aside = 1000 * (defect_rate * (1 - miss_rate) + (1 - defect_rate) * false_alarm_rate)
+    missed = 1000 * defect_rate * miss_rate
+    return set_aside, missed
+    ### END SOLUTION
+
+
 chosen_miss, chosen_false_alarm = rates_at_threshold(y_test, scores, chosen_threshold)
-set_aside_per_thousand = 1000 * (LINE_DEFECT_RATE * (1 - chosen_miss) + (1 - LINE_DEFECT_RATE) * chosen_false_alarm)
-missed_per_thousand = 1000 * LINE_DEFECT_RATE * chosen_miss
-### END SOLUTION
+set_aside_per_thousand, missed_per_thousand = per_thousand(chosen_miss, chosen_false_alarm, defect_rate=LINE_DEFECT_RATE)
 print(f"しきい値 {chosen_threshold:.2f}：1000 個あたり {set_aside_per_thousand:.1f} 個を人が検査し、{missed_per_thousand:.2f} 個の不良を見逃す見込みです。")
 
 # %% kenshu="mistake" answer="per_thousand"
-set_aside_per_thousand = 1000 * float(np.mean(scores >= chosen_threshold))
-missed_per_thousand = 1000 * float(np.mean((scores < chosen_threshold) & (y_test == 1)))
+def per_thousand(miss_rate, false_alarm_rate, *, defect_rate):
+    return 1000 * false_alarm_rate, 1000 * miss_rate
+
+
+chosen_miss, chosen_false_alarm = rates_at_threshold(y_test, scores, chosen_threshold)
+set_aside_per_thousand, missed_per_thousand = per_thousand(chosen_miss, chosen_false_alarm, defect_rate=LINE_DEFECT_RATE)
 
 # %% kenshu="test" grade_id="test_per_thousand" points=2
+assert np.allclose(per_thousand(0.0, 0.0, defect_rate=0.02), (20.0, 0.0)), "不良率 2% で見逃しも過検出もなければ、1000 個あたり 20 個（不良品だけ）を人が検査し、見逃しは 0 個です。"
 assert 0 <= set_aside_per_thousand <= 1000, "人の検査に回る数は 1000 個あたり 0〜1000 個のはずです。"
 assert 0 <= missed_per_thousand <= 1000 * LINE_DEFECT_RATE + 1e-9, "見逃す不良の数は、1000 個あたりの不良の数（1000 × 不良率）を超えません。"
 ### BEGIN HIDDEN TESTS
-_miss, _false_alarm = np.mean(scores[y_test == 1] < chosen_threshold), np.mean(scores[y_test == 0] >= chosen_threshold)
+assert np.allclose(per_thousand(0.5, 0.1, defect_rate=0.1), (140.0, 50.0)), "不良率 10%、見逃し率 0.5、過検出率 0.1 なら、人が見るのは 1000 ×（0.1 × 0.5 ＋ 0.9 × 0.1）＝ 140 個、見逃しは 1000 × 0.1 × 0.5 ＝ 50 個です。"
+assert np.allclose(per_thousand(1.0, 1.0, defect_rate=0.3), (700.0, 300.0)), "すべて見逃し、良品をすべて人に回すなら、人が見るのは良品の 700 個、見逃しは不良品の 300 個です。"
+_miss = np.mean(scores[y_test == 1] < chosen_threshold)
+_false_alarm = np.mean(scores[y_test == 0] >= chosen_threshold)
 _expected_aside = 1000 * (LINE_DEFECT_RATE * (1 - _miss) + (1 - LINE_DEFECT_RATE) * _false_alarm)
-assert abs(set_aside_per_thousand - _expected_aside) < 1e-6, "人の検査に回る数は、見つけた不良と過検出した良品の合計です。不良率 LINE_DEFECT_RATE で重み付けしてください。"
-assert abs(missed_per_thousand - 1000 * LINE_DEFECT_RATE * _miss) < 1e-6, "見逃す数は 1000 × 不良率 × 見逃し率です（選んだしきい値で）。"
+assert abs(set_aside_per_thousand - _expected_aside) < 1e-6, "set_aside_per_thousand は、選んだしきい値での見逃し率と過検出率から計算してください。"
+assert abs(missed_per_thousand - 1000 * LINE_DEFECT_RATE * _miss) < 1e-6, "missed_per_thousand は、選んだしきい値での見逃し率から計算してください。"
 ### END HIDDEN TESTS
 
 # %% [markdown]

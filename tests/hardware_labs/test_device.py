@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import select
 import sys
 import tty
 from pathlib import Path
@@ -121,11 +122,14 @@ def test_pi_node_serial_on_pty():
     path = os.ttyname(slave)
     try:
         with SerialSensor(path, reconnect=False) as reader:
-            # The program writes to the slave side; what it wrote comes out of the
-            # master, and is fed back in as a loopback plug (TX wired to RX) would.
+            # The program writes to the slave side, so its output comes out of the master.
+            # Writing that back into the master works like a loopback plug (TX wired to RX).
             pi_node.main(["--fake", "--sensors", "vibration", "--serial", path, "--device-id", "pi-kit-02",
                           "--count", "20", "--rate", "vibration=200"])
-            os.write(master, os.read(master, 65536))
+            output = b""
+            while output.count(b"\n") < 20 and select.select([master], [], [], 10)[0]:
+                output += os.read(master, 65536)
+            os.write(master, output)
             readings = list(reader.readings(max_readings=20, duration=20))
     finally:
         os.close(master)

@@ -84,11 +84,28 @@ class Instructor(_Model):
     email: str | None = None
 
 
+class LatePenalty(_Model):
+    """How a late submission is penalised: not at all, to zero, or by a percentage per started day."""
+
+    rule: Literal["none", "zero", "percent_per_day"] = "none"
+    percent: float = Field(default=0, ge=0, le=100, description="percent of the score taken per started day late")
+
+
 class Grading(_Model):
-    """Settings that go into the generated nbgrader configuration."""
+    """Settings that go into the generated nbgrader configuration and the autograder's limits.
+
+    ``due`` maps a module id to its deadline, read as Japan time (JST, UTC+9)
+    when it carries no offset.
+    """
 
     cell_timeout: int = Field(default=120, gt=0, description="seconds one cell may run when autograding")
+    notebook_timeout: int = Field(default=900, gt=0, description="seconds one whole notebook may run")
+    memory_mb: int = Field(default=2048, gt=0, description="data memory limit of a grading kernel, in MiB")
+    output_kb: int = Field(default=1024, gt=0, description="output one notebook may keep when graded, in KiB")
     exchange: Path | None = None
+    exchange_group: str | None = None
+    due: dict[str, dt.datetime] = Field(default_factory=dict)
+    late_penalty: LatePenalty = Field(default_factory=LatePenalty)
 
 
 class CourseSpec(_Model):
@@ -299,6 +316,9 @@ def _check_modules(spec: CourseSpec, problems: _Problems, module_ids: set[str] |
         if module_id in seen:
             problems.add(["modules", index], "spec.duplicate_module", module=module_id)
         seen.add(module_id)
+    for module_id in spec.grading.due:
+        if module_id not in spec.modules:
+            problems.add(["grading", "due", module_id], "spec.due_unknown_module", module=module_id, known=", ".join(spec.modules))
 
 
 def _normalise_company(name: str) -> str:

@@ -9,13 +9,15 @@ the reason, so that the rest of the cohort is still graded.
 
 from __future__ import annotations
 
+import grp
 import json
 import logging
 import os
 import re
+import shutil
 import sys
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -27,7 +29,9 @@ from kenshu.courses.spec import CourseSpec
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.grading.config import exchange_root, load_nbgrader_config, nbgrader_root
-from kenshu.progress import progress
+from kenshu.grading.contained import Limits
+from kenshu.paths import build_dir
+from kenshu.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +66,24 @@ logging.getLogger("traitlets").addFilter(_KnownNoiseFilter())
 
 @dataclass(frozen=True)
 class TraineeResult:
-    """The outcome of one step for one trainee: ``status`` is ``ok``, ``failed`` or ``not_submitted``."""
+    """The outcome of one step for one trainee.
+
+    ``status`` is ``ok`` (graded), ``failed`` (not graded, ``reason`` says
+    why) or ``not_submitted``. ``problems`` lists the codes of what the
+    grader found or repaired (``cell_timeout``, ``renamed_notebook`` …, see
+    ``kenshu.grading.submission`` and ``kenshu.grading.parallel``); for a
+    graded submission ``reason`` then holds their explanations in the
+    trainee's language.
+    """
 
     trainee_id: str
     assignment: str
     status: str
     reason: str = ""
+    problems: tuple[str, ...] = field(default=())
+    score: float | None = None
+    max_score: float | None = None
+    seconds: float = 0.0
 
 
 def _last_error_line(result: dict) -> str:
@@ -140,6 +156,7 @@ class CourseGrader:
         if outbound.exists():
             self._run("list --remove", assignment, self.api.unrelease(assignment))
         self._run("release_assignment", assignment, self.api.release_assignment(assignment))
+        self.secure_exchange()
         return outbound
 
     def collect(self, assignment: str) -> list[str]:
@@ -147,29 +164,165 @@ class CourseGrader:
         self._run("collect", assignment, self.api.collect(assignment, update=True))
         return sorted(self.api.get_submitted_students(assignment))
 
-    def autograde(self, assignment: str, trainee_ids: list[str] | None = None) -> list[TraineeResult]:
-        """Autograde *assignment* for each trainee; a failure for one trainee does not stop the others."""
+    def autograde(
+        self,
+        assignment: str,
+        trainee_ids: list[str] | None = None,
+        *,
+        workers: int | None = None,
+        limits: Limits | None = None,
+    ) -> list[TraineeResult]:
+        """Autograde *assignment* for each trainee in parallel worker processes; see ``kenshu.grading.parallel``.
+
+        Parameters
+        ----------
+        assignment : str
+            The assignment (module slug).
+        trainee_ids : list of str, optional
+            Who to grade; by default every trainee of the spec.
+        workers : int, optional
+            Worker processes; by default the number of cores this process may use.
+        limits : Limits, optional
+            Time, memory and output limits; by default those of the spec.
+
+        Returns
+        -------
+        list of TraineeResult
+            One per trainee, in the order of *trainee_ids*; a failure for one
+            trainee does not stop the others.
+        """
+        from kenshu.grading import parallel
+
         submitted = set(self.api.get_submitted_students(assignment))
         trainee_ids = trainee_ids if trainee_ids is not None else [trainee.id for trainee in self.spec.trainees]
-        results = []
-        for trainee_id in progress(trainee_ids, description=f"autograde {assignment}", unit="人"):
-            if trainee_id not in submitted:
-                results.append(TraineeResult(trainee_id, assignment, "not_submitted"))
-                continue
-            problem = self.inspect_submission(assignment, trainee_id)
-            if problem is not None:
-                logger.error("submission of %s for %s cannot be graded: %s", assignment, trainee_id, problem)
-                results.append(TraineeResult(trainee_id, assignment, "failed", problem))
-                continue
-            outcome = self.api.autograde(assignment, trainee_id, force=True, create=True)
-            if outcome.get("success"):
-                results.append(TraineeResult(trainee_id, assignment, "ok"))
-            else:
-                reason = _last_error_line(outcome)
-                logger.error("autograde of %s for %s failed: %s", assignment, trainee_id, reason)
-                results.append(TraineeResult(trainee_id, assignment, "failed", reason))
-        self._save_results(assignment, results)
-        return results
+        limits = limits or Limits.from_spec(self.spec)
+        workers = workers or parallel.default_workers()
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.apply_deadlines()
+        self._protect_root()
+
+        results = {trainee_id: TraineeResult(trainee_id, assignment, "not_submitted") for trainee_id in trainee_ids if trainee_id not in submitted}
+        to_grade = [trainee_id for trainee_id in trainee_ids if trainee_id in submitted]
+        logger.info("autograding %s for %d trainee(s) in %d worker(s)", assignment, len(to_grade), workers)
+
+        scratch = parallel.make_scratch_root()
+        try:
+            template = parallel.snapshot_gradebook(self.root, scratch)
+            jobs = [self._job(assignment, trainee_id, scratch, template, limits) for trainee_id in to_grade]
+            notebooks = max(1, len(list((self.root / "source" / assignment).glob("*.ipynb"))))
+            hard_timeout = notebooks * (limits.notebook_timeout + limits.cell_timeout) + parallel.WORKER_GRACE_SECONDS
+
+            with progress_bar(description=message("grading.progress", assignment=assignment), total=len(jobs), unit="人") as bar:
+                failed = 0
+
+                def on_done(job: parallel.Job, outcome: parallel.Outcome) -> None:
+                    nonlocal failed
+                    result = self._accept(assignment, job, outcome)
+                    results[job.trainee_id] = result
+                    failed += result.status == "failed"
+                    bar.set_postfix_str(message("grading.progress_failed", count=failed))
+                    bar.update(1)
+
+                parallel.run_jobs(jobs, workers=workers, hard_timeout=hard_timeout, on_done=on_done)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        ordered = [results[trainee_id] for trainee_id in trainee_ids]
+        self._save_results(assignment, ordered)
+        return ordered
+
+    def _job(self, assignment: str, trainee_id: str, scratch: Path, template: Path, limits: Limits):
+        from kenshu.grading import parallel
+
+        job_dir = scratch / f"job-{trainee_id}"
+        job_dir.mkdir()
+        job_dir.chmod(0o711)
+        return parallel.Job(
+            trainee_id=trainee_id,
+            assignment=assignment,
+            course_id=self.spec.course_id,
+            real_root=str(self.root),
+            job_dir=str(job_dir),
+            gradebook_template=str(template),
+            config_file=str(self.root / "nbgrader_config.py"),
+            limits=asdict(limits),
+            sandbox_uid=-1,
+            hide=[str(self.root), str(exchange_root(self.spec)), str(scratch)],
+            expose=self._kernel_paths(),
+            log_level=max(logging.getLogger("kenshu").getEffectiveLevel(), logging.WARNING),
+        )
+
+    def _kernel_paths(self) -> list[str]:
+        """Return the folders a grading kernel must reach: Python, kenshu's sources and the course data."""
+        import kenshu
+
+        paths = {Path(sys.base_prefix), Path(sys.prefix), Path(kenshu.__file__).resolve().parents[1]}
+        data = self.spec.problem.data
+        for path in (data.folder, data.csv.parent if data.csv else None, build_dir(self.spec.course_dir) / "data"):
+            if path is not None and Path(path).is_dir():
+                paths.add(Path(path).resolve())
+        return sorted(str(path) for path in paths)
+
+    def _accept(self, assignment: str, job, outcome) -> TraineeResult:
+        """Merge a worker's grades into the gradebook and return the trainee's result."""
+        from kenshu.grading.parallel import merge_grades
+
+        codes = tuple(dict.fromkeys(problem["code"] for problem in outcome.problems))
+        if outcome.status != "ok" or outcome.grades is None:
+            logger.error("autograde of %s for %s failed: %s", assignment, job.trainee_id, outcome.reason)
+            return TraineeResult(job.trainee_id, assignment, "failed", outcome.reason, codes, seconds=outcome.seconds)
+
+        merge_grades(self.config.CourseDirectory.db_url, self.spec.course_id, assignment, job.trainee_id, outcome.grades)
+        source = Path(job.job_dir) / "course" / "autograded" / job.trainee_id / assignment
+        destination = self.root / "autograded" / job.trainee_id / assignment
+        if destination.exists():
+            shutil.rmtree(destination)
+        shutil.copytree(source, destination, ignore=shutil.ignore_patterns(".kernel-connection.json", ".ipython", ".config", ".jupyter-runtime", ".cache"))
+        reason = "\n".join(problem["text"] for problem in outcome.problems)
+        grades = outcome.grades
+        return TraineeResult(job.trainee_id, assignment, "ok", reason, codes, grades["score"], grades["max_score"], outcome.seconds)
+
+    def apply_deadlines(self) -> None:
+        """Store the spec's due dates (JST) in the gradebook, where nbgrader's late check reads them."""
+        from nbgrader.api import Gradebook
+
+        from kenshu.grading.late import as_utc_naive
+
+        slugs = {assignment.split("_", 1)[0]: assignment for assignment in self.assignments}
+        with Gradebook(self.config.CourseDirectory.db_url, self.spec.course_id) as gradebook:
+            for module_id, due in self.spec.grading.due.items():
+                assignment = slugs.get(module_id)
+                if assignment is not None:
+                    gradebook.update_or_create_assignment(assignment, duedate=as_utc_naive(due))
+
+    def _protect_root(self) -> None:
+        """Make the nbgrader root (gradebook, source notebooks, submissions) private to its owner."""
+        if os.geteuid() == 0:
+            self.root.chmod(0o700)
+
+    def secure_exchange(self) -> None:
+        """Limit this course's exchange folder to the spec's ``exchange_group``, when one is given and we are root.
+
+        Members of the group can fetch, submit and receive feedback; anyone
+        else can neither list nor read the course's folder. nbgrader's own
+        modes inside the folder (an inbound that members can write but not
+        list) are kept.
+        """
+        group_name = self.spec.grading.exchange_group
+        if group_name is None or os.geteuid() != 0:
+            return
+        try:
+            group = grp.getgrnam(group_name)
+        except KeyError:
+            raise KenshuError("grading.exchange_group_missing", group=group_name, course=self.spec.course_id) from None
+        course_folder = exchange_root(self.spec) / self.spec.course_id
+        course_folder.mkdir(parents=True, exist_ok=True)
+        modes = {course_folder: 0o2750, course_folder / "outbound": 0o2755, course_folder / "inbound": 0o2730, course_folder / "feedback": 0o2711}
+        for folder, mode in modes.items():
+            folder.mkdir(exist_ok=True)
+            os.chown(folder, 0, group.gr_gid)
+            folder.chmod(mode)
 
     def inspect_submission(self, assignment: str, trainee_id: str) -> str | None:
         """Return why the submitted notebooks of *trainee_id* cannot be graded, or None if they can.
@@ -205,16 +358,33 @@ class CourseGrader:
         if not self.results_file.is_file():
             return []
         stored = json.loads(self.results_file.read_text(encoding="utf-8"))
-        return [TraineeResult(**entry) for entries in stored.values() for entry in entries]
+        return [
+            TraineeResult(**{**entry, "problems": tuple(entry.get("problems", ()))}) for entries in stored.values() for entry in entries
+        ]
 
     def feedback(self, assignment: str, trainee_ids: list[str]) -> list[Path]:
-        """Write HTML feedback for each trainee whose submission was graded; return the files."""
+        """Write Japanese feedback for each trainee (see ``kenshu.grading.feedback``) and return it through the exchange.
+
+        A trainee whose submission could not be graded gets a page with the
+        reason. Returns the HTML files written.
+        """
+        from kenshu.grading.feedback import write_feedback
+
+        results = {result.trainee_id: result for result in self.last_results() if result.assignment == assignment}
         files = []
         for trainee_id in trainee_ids:
-            outcome = self.api.generate_feedback(assignment, trainee_id, force=True)
-            if not outcome.get("success"):
-                logger.error("feedback for %s on %s failed: %s", trainee_id, assignment, _last_error_line(outcome))
+            result = results.get(trainee_id, TraineeResult(trainee_id, assignment, "ok"))
+            if result.status == "not_submitted":
                 continue
-            self.api.release_feedback(assignment, trainee_id)
-            files.extend(sorted((self.root / "feedback" / trainee_id / assignment).glob("*.html")))
+            try:
+                written = write_feedback(self, assignment, trainee_id, result)
+            except Exception as error:  # noqa: BLE001  (nbgrader raises MissingEntry for a submission it never graded)
+                logger.error("feedback for %s on %s failed: %s", trainee_id, assignment, error)
+                continue
+            files.extend(written)
+            folder = self.root / "feedback" / trainee_id / assignment
+            if (folder / "timestamp.txt").is_file() and (folder / "submission_secret.txt").is_file():
+                outcome = self.api.release_feedback(assignment, trainee_id)
+                if not outcome.get("success"):
+                    logger.error("releasing feedback of %s on %s failed: %s", trainee_id, assignment, _last_error_line(outcome))
         return files

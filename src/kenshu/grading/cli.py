@@ -46,10 +46,12 @@ def _autograde(args: argparse.Namespace) -> int:
     grader = _grader(args)
     failed = 0
     for assignment in _assignments(grader, args):
-        for result in grader.autograde(assignment):
+        for result in grader.autograde(assignment, workers=args.workers):
             if result.status == "failed":
                 failed += 1
                 print(message("grade.autograde_failed", trainee=result.trainee_id, assignment=assignment, reason=result.reason))
+            elif result.reason:
+                print(message("grade.autograde_problem", trainee=result.trainee_id, assignment=assignment, reason=result.reason))
         print(message("grade.autograded", assignment=assignment))
     return 1 if failed else 0
 
@@ -57,7 +59,7 @@ def _autograde(args: argparse.Namespace) -> int:
 def _feedback(args: argparse.Namespace) -> int:
     grader = _grader(args)
     for assignment in _assignments(grader, args):
-        graded = [result.trainee_id for result in grader.last_results() if result.assignment == assignment and result.status == "ok"]
+        graded = [result.trainee_id for result in grader.last_results() if result.assignment == assignment and result.status != "not_submitted"]
         files = grader.feedback(assignment, graded)
         print(message("grade.feedback_written", assignment=assignment, count=len(files), path=grader.root / "feedback"))
     return 0
@@ -89,6 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         verb.add_argument("course", type=Path, help=message("course.dir_help"))
         if name == "export":
             verb.add_argument("--out", type=Path, help=message("grade.out_help"))
+        if name == "autograde":
+            verb.add_argument("--workers", type=int, default=None, help=message("grade.workers_help"))
         else:
             verb.add_argument("--assignment", help=message("grade.assignment_help"))
         verb.set_defaults(handler=handler)

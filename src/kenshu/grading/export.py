@@ -15,7 +15,8 @@ from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("trainee_id", "name", "assignment", "status", "score", "max_score", "percent", "submitted_at", "reason")
+COLUMNS = ("trainee_id", "name", "assignment", "status", "score", "max_score", "percent", "submitted_at", "reason", "problems")
+PASS_RATE_COLUMNS = ("assignment", "question", "graded", "passed", "rate")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ExportFiles:
     csv: Path
     xlsx: Path
     table: pd.DataFrame
+    pass_rates: pd.DataFrame | None = None
+    pass_rates_csv: Path | None = None
+    pass_rates_chart: Path | None = None
 
 
 def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None) -> pd.DataFrame:
@@ -45,6 +49,8 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
                 except Exception:  # noqa: BLE001  (nbgrader raises MissingEntry, or NoResultFound for a new student)
                     submission = None
 
+                if failure is not None and failure.problems:
+                    row["problems"] = ", ".join(failure.problems)
                 if failure is not None and failure.status == "failed":
                     row.update(status="failed", reason=failure.reason)
                 elif submission is None:
@@ -56,6 +62,7 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
                         max_score=submission.max_score,
                         percent=round(100 * submission.score / submission.max_score, 1) if submission.max_score else None,
                         submitted_at=submission.timestamp,
+                        reason=failure.reason if failure is not None and failure.reason else None,
                     )
                 rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -65,6 +72,57 @@ def _localised(table: pd.DataFrame) -> pd.DataFrame:
     localised = table.copy()
     localised["status"] = [message(f"export.status.{status}") for status in localised["status"]]
     return localised.rename(columns={column: message(f"export.column.{column}") for column in COLUMNS})
+
+
+def pass_rate_table(grader: CourseGrader) -> pd.DataFrame:
+    """Return, per autograded question, how many graded trainees passed it: which question did everyone fail?
+
+    A question is an autograded cell with points (a test, or an answer cell
+    graded by its output). A trainee counts as graded when the gradebook
+    holds a score for that cell, and as passed with full points.
+    """
+    rows = []
+    with grader.api.gradebook as gradebook:
+        for assignment_name in grader.assignments:
+            try:
+                assignment = gradebook.find_assignment(assignment_name)
+            except Exception:  # noqa: BLE001  (MissingEntry: the assignment was never generated)
+                continue
+            for notebook in assignment.notebooks:
+                for cell in notebook.grade_cells:
+                    if cell.cell_type != "code":
+                        continue
+                    graded = passed = 0
+                    for grade in cell.grades:
+                        if grade.auto_score is None:
+                            continue
+                        graded += 1
+                        passed += grade.score >= cell.max_score
+                    rate = round(100 * passed / graded, 1) if graded else None
+                    rows.append({"assignment": assignment_name, "question": cell.name, "graded": graded, "passed": passed, "rate": rate})
+    return pd.DataFrame(rows, columns=list(PASS_RATE_COLUMNS))
+
+
+def _pass_rate_chart(grader: CourseGrader, rates: pd.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kenshu.plotting import use_japanese_font
+
+    use_japanese_font()
+    labels = [f"{row.assignment}: {row.question}" for row in rates.itertuples()]
+    figure, axes = plt.subplots(figsize=(7, 0.45 * max(3, len(labels)) + 1))
+    axes.barh(labels, rates["rate"].fillna(0), color="#4472c4")
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel(message("export.pass_rate.rate"))
+    axes.set_title(message("export.pass_rate.chart_title", course=grader.spec.course_id))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
 
 
 def export_grades(grader: CourseGrader, out_dir: Path, results: list[TraineeResult] | None = None) -> ExportFiles:
@@ -90,4 +148,12 @@ def export_grades(grader: CourseGrader, out_dir: Path, results: list[TraineeResu
             sheet.column_dimensions[get_column_letter(index)].width = min(60, 2 + 1.6 * width)
         sheet.freeze_panes = "A2"
 
-    return ExportFiles(csv=csv_path, xlsx=xlsx_path, table=table)
+        # Per-question pass rates across the cohort, as a sheet, a CSV and a chart.
+        rates = pass_rate_table(grader)
+        localised_rates = rates.rename(columns={column: message(f"export.pass_rate.{column}") for column in PASS_RATE_COLUMNS})
+        localised_rates.to_excel(writer, index=False, sheet_name=message("export.pass_rate_sheet"))
+
+    rates_csv = out_dir / "pass_rates.csv"
+    localised_rates.to_csv(rates_csv, index=False, encoding="utf-8-sig")
+    chart = _pass_rate_chart(grader, rates, out_dir / "pass_rates.png")
+    return ExportFiles(csv=csv_path, xlsx=xlsx_path, table=table, pass_rates=rates, pass_rates_csv=rates_csv, pass_rates_chart=chart)

@@ -1,7 +1,7 @@
 """MQTT brokers for the labs: a running Mosquitto, a Mosquitto started here, or an embedded broker.
 
 `ensure_broker` returns the URL of a reachable broker, starting an embedded
-one in this process when nothing answers, so the labs work on a laptop with
+one in this process when nothing responds, so the labs work on a laptop with
 nothing installed. The embedded broker is amqtt (a pure-Python MQTT 3.1.1
 broker from PyPI) running on its own asyncio loop in a background thread.
 `MosquittoBroker` starts the ``mosquitto`` program on 127.0.0.1 with a
@@ -34,7 +34,7 @@ DEFAULT_BROKER_URL = "mqtt://127.0.0.1:1883"
 
 @dataclasses.dataclass(frozen=True)
 class BrokerAddress:
-    """Where and how to reach a broker, parsed from ``mqtt://[user[:password]@]host[:port]``.
+    """Address and credentials of a broker, parsed from ``mqtt://[user[:password]@]host[:port]``.
 
     ``mqtts://`` turns TLS on and defaults the port to 8883.
     """
@@ -277,7 +277,7 @@ class MosquittoBroker:
 def ensure_broker(url: str | None = DEFAULT_BROKER_URL) -> tuple[str, EmbeddedBroker | None]:
     """Return (URL of a reachable broker, embedded broker started here or ``None``).
 
-    When *url* answers, it is used as it is. Otherwise, for a broker on this
+    When *url* responds, it is used as it is. Otherwise, for a broker on this
     machine, an embedded broker is started on the same port (or a free one if
     that port is taken by something else); the caller stops it when done. A
     remote broker that does not answer is returned unchanged, because the

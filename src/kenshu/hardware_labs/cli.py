@@ -174,6 +174,14 @@ def run_bridge(args: argparse.Namespace) -> int:
                 flush=True,
             )
             bridge.start()
+            if not bridge.wait_connected(timeout=5):
+                # A wrong password will not fix itself, but an unreachable broker may
+                # come back, so only the first stops the bridge here.
+                try:
+                    check_credentials(bridge)
+                except KenshuError:
+                    bridge.stop(flush_timeout=0)
+                    raise
             try:
                 bridge.run(sensor.readings(max_readings=args.count, duration=args.duration))
             except KeyboardInterrupt:

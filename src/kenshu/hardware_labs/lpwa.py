@@ -270,3 +270,46 @@ def read_tts_uplink(path: str | Path, **options) -> LoRaWANUplink:
     if not path.is_file():
         raise KenshuError("hardware_labs.file_not_found", path=path)
     return decode_tts_uplink(path.read_text(encoding="utf-8"), source=str(path), **options)
+
+
+def make_tts_uplinks(n_uplinks: int = 10, *, device_id: str = "env-node-01", random_state: int | None = None) -> list[dict]:
+    """Generate uplink messages in The Things Stack v3 JSON layout, for labs without a LoRaWAN gateway.
+
+    Each payload on ``f_port`` 2 is temperature (int16, big-endian, 0.01 degC)
+    followed by humidity (uint8, 0.5 %RH); uplinks are 10 minutes apart.
+    """
+    import numpy as np
+
+    if n_uplinks < 1:
+        raise ValueError(f"n_uplinks must be at least 1, got {n_uplinks}")
+    rng = np.random.default_rng(random_state)
+    start = datetime.datetime(2026, 6, 4, 0, 0, tzinfo=datetime.UTC)
+    uplinks = []
+    for index in range(n_uplinks):
+        temperature = round(float(rng.normal(24.0, 2.0)), 2)
+        humidity = round(float(rng.uniform(30.0, 70.0)) * 2) / 2
+        payload = int(round(temperature * 100)).to_bytes(2, "big", signed=True) + bytes([int(humidity * 2)])
+        received = start + datetime.timedelta(minutes=10 * index, microseconds=int(rng.integers(0, 10**6)))
+        uplinks.append(
+            {
+                "end_device_ids": {
+                    "device_id": device_id,
+                    "application_ids": {"application_id": "kenshu-lab"},
+                    "dev_eui": "70B3D57ED0000001",
+                },
+                "received_at": received.isoformat().replace("+00:00", "Z"),
+                "uplink_message": {
+                    "f_port": 2,
+                    "f_cnt": index,
+                    "frm_payload": base64.b64encode(payload).decode("ascii"),
+                    "rx_metadata": [
+                        {
+                            "gateway_ids": {"gateway_id": "kenshu-gw-01"},
+                            "rssi": int(rng.integers(-120, -60)),
+                            "snr": round(float(rng.uniform(-5, 10)), 1),
+                        }
+                    ],
+                },
+            }
+        )
+    return uplinks

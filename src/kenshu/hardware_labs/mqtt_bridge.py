@@ -11,7 +11,7 @@ Topic scheme: ``<site>/<line>/<device_id>/<sensor>``, for example
 Every reading goes into a SQLite spool first and leaves it only when the
 broker acknowledges it. When the connection drops, the bridge discards its
 MQTT client, reconnects with backoff and publishes the spool again from the
-oldest message, so the broker sees every reading in order. A reading whose
+oldest message, so the broker receives every reading in order. A reading whose
 acknowledgement was lost in the drop is published twice; subscribers drop the
 repeat by (``source``, ``message_id``), as `kenshu.hardware_labs.subscriber` does.
 """
@@ -79,7 +79,7 @@ class MqttBridge:
         ``mqtt://host:port`` or ``mqtts://host:port`` (TLS); a user name and
         password in the URL are used when *username* is not given.
     spool_path
-        SQLite file that holds readings until the broker acknowledges them.
+        SQLite file that keeps readings until the broker acknowledges them.
         Reuse the same file after a restart to send what was left.
     site, line
         First two levels of the topic.
@@ -152,6 +152,7 @@ class MqttBridge:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._acks: collections.deque[tuple[mqtt.Client, int]] = collections.deque()
+        self._incoming: collections.deque[tuple[str, str]] = collections.deque()
         self._inflight: dict[int, int] = {}
         self._last_sent = 0
         self._thread: threading.Thread | None = None
@@ -176,6 +177,7 @@ class MqttBridge:
         self._wake.set()
         self._thread.join(timeout=10)
         self._thread = None
+        self._store_incoming()
         self._drop_client()
         left = self.left_in_spool = self.spool.count()
         if left:
@@ -197,19 +199,26 @@ class MqttBridge:
 
     @property
     def pending(self) -> int:
-        """Readings in the spool, not yet acknowledged by the broker."""
-        return self.spool.count()
+        """Readings not yet acknowledged by the broker (in the spool or about to be written to it)."""
+        return len(self._incoming) + self.spool.count()
 
     # -- input --------------------------------------------------------------
 
-    def submit(self, reading: Reading) -> int:
-        """Spool *reading* for publishing and return its message id."""
+    def submit(self, reading: Reading) -> None:
+        """Queue *reading* for the spool; the sender thread stores it within milliseconds and publishes it."""
         topic = build_topic(self.site, self.line, reading.device_id, reading.sensor)
         body = json.dumps(reading_payload(reading, source=self.client_id), ensure_ascii=False)
-        message_id = self.spool.append(topic, body)
+        self._incoming.append((topic, body))
         self.submitted += 1
         self._wake.set()
-        return message_id
+
+    def _store_incoming(self) -> None:
+        # One transaction for everything that arrived since the last pass: a
+        # commit per reading would cap the bridge at a few thousand readings/s.
+        batch = []
+        while self._incoming:
+            batch.append(self._incoming.popleft())
+        self.spool.extend(batch)
 
     def run(self, readings: Iterable[Reading]) -> int:
         """Submit every reading from *readings* (for example a `SerialSensor`) and return how many."""
@@ -219,10 +228,14 @@ class MqttBridge:
             count += 1
         return count
 
+    def wait_connected(self, *, timeout: float) -> bool:
+        """Block until the first connection to the broker; return ``False`` if *timeout* seconds pass first."""
+        return self._connected.wait(timeout)
+
     def wait_until_sent(self, *, timeout: float | None = None) -> bool:
         """Block until the spool is empty; return ``False`` if *timeout* seconds pass first."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.spool.count():
+        while self._incoming or self.spool.count():
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
@@ -318,6 +331,7 @@ class MqttBridge:
     def _run(self) -> None:
         delay = self.backoff_initial
         while not self._stop.is_set():
+            self._store_incoming()
             if self._client is None or self._dropped.is_set():
                 if self._client is not None:
                     self.disconnects += 1
@@ -325,7 +339,12 @@ class MqttBridge:
                 if self._connect():
                     delay = self.backoff_initial
                 else:
-                    self._stop.wait(delay)
+                    # Keep spooling what arrives while waiting for the next attempt.
+                    waited_until = time.monotonic() + delay
+                    while not self._stop.is_set() and time.monotonic() < waited_until:
+                        self._wake.wait(min(0.05, max(0.0, waited_until - time.monotonic())))
+                        self._wake.clear()
+                        self._store_incoming()
                     delay = min(delay * 2, self.backoff_max)
                 continue
 

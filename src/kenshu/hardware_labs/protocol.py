@@ -2,7 +2,7 @@
 
 A line looks like::
 
-    $KS1,sim-env-01,42,123456,env,temperature=23.51:degC,humidity=45.2:%RH*1A2B
+    $KS1,sim-env-01,42,123456,env,temperature=23.51:degC,humidity=45.2:%RH*C361
 
 ``$KS1`` starts the line, then come the device id, the sequence number, the
 device's uptime in milliseconds, the sensor kind and one ``name=value:unit``
@@ -36,6 +36,7 @@ DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SENSOR_PATTERN = re.compile(r"^[a-z0-9_]{1,16}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 UNIT_PATTERN = re.compile(r"^[A-Za-z0-9%/_.^-]{0,16}$")
+NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 # Problems a line can have; each is one counter in ProtocolStats.
 PROBLEM_KINDS = ("checksum", "truncated", "garbled", "malformed", "gap", "restart", "duplicate")
@@ -175,11 +176,11 @@ def decode_line(raw: bytes, *, received_at: float | None = None) -> Reading:
     line = raw.rstrip(b"\r\n")
 
     # A byte outside printable ASCII is a garbled line, whatever else is wrong with it.
-    if any(byte < 0x20 or byte > 0x7E for byte in line):
+    if NOT_PRINTABLE.search(line):
         raise ProtocolError("garbled", f"non-printable byte in {line[:60]!r}")
 
-    # The start marker and the checksum suffix must both be there; a line cut
-    # at either end (a reader joining mid-line, a board reset mid-write) lacks one.
+    # The start marker and the checksum suffix must both be there. A line cut
+    # at either end (a reader joining mid-line, a board reset mid-write) lacks one of them.
     start = line.rfind(b"$")
     if start < 0 or not line[start:].startswith(b"$" + PROTOCOL_TAG.encode() + b","):
         raise ProtocolError("truncated", f"no '${PROTOCOL_TAG},' start in {line[:60]!r}")

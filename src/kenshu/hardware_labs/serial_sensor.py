@@ -50,7 +50,7 @@ def _available_ports() -> str:
 
 
 def open_error(port: str, error: Exception) -> KenshuError:
-    """Translate an error from opening *port* into a `KenshuError` that says what to do."""
+    """Translate an error from opening *port* into a `KenshuError` that explains what to do."""
     code = getattr(error, "errno", None)
     if isinstance(error, PermissionError) or code in (errno.EACCES, errno.EPERM):
         return KenshuError(

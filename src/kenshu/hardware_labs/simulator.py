@@ -3,10 +3,11 @@
 `SensorSimulator` opens a pseudo-terminal with ``os.openpty`` and writes one
 line per reading at the rate a real board would, from a background thread.
 Readers open the slave side (``simulator.path``, for example ``/dev/pts/5``)
-exactly as they would open ``/dev/ttyUSB0``; only the device id tells the two
-apart. `unplug` and `replug` close and reopen the pseudo-terminal as pulling
-and plugging a USB cable would; give ``link`` to get a stable symlink that
-follows the device, as udev's ``/dev/serial/by-id/`` names do.
+exactly as they would open ``/dev/ttyUSB0``, and only the device id
+distinguishes the two. `unplug` and `replug` close and reopen the
+pseudo-terminal as pulling and plugging a USB cable would. Give ``link`` to
+get a stable symlink that follows the device, as udev's
+``/dev/serial/by-id/`` names do.
 """
 
 from __future__ import annotations
@@ -301,7 +302,7 @@ class SensorSimulator:
                 sequence = self._sequence
                 line = self._next_line(now)
                 if self._master is None or len(self._pending) > MAX_PENDING_BYTES:
-                    # Nobody is reading (or the cable is out): the board's UART sends anyway.
+                    # No reader keeps up (or the cable is out), but a board's UART sends anyway.
                     self.lines_dropped += 1
                     continue
                 self._pending.extend(line)

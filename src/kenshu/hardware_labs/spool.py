@@ -41,13 +41,33 @@ class Spool:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.execute(SCHEMA)
-        logger.info("message spool %s holds %d message(s)", self.path, self.count())
+        self._count = int(self._connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        logger.info("message spool %s contains %d message(s)", self.path, self.count())
 
     def append(self, topic: str, body: str) -> int:
         """Store one message and return its id."""
         with self._lock:
             cursor = self._connection.execute("INSERT INTO messages (topic, body) VALUES (?, ?)", (topic, body))
+            self._count += 1
             return int(cursor.lastrowid)
+
+    def extend(self, messages: list[tuple[str, str]]) -> list[int]:
+        """Store (topic, body) messages in one transaction and return their ids, in order."""
+        if not messages:
+            return []
+        with self._lock:
+            # BEGIN IMMEDIATE takes the write lock, and this object is the only
+            # writer, so AUTOINCREMENT hands out consecutive ids ending at the last rowid.
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.executemany("INSERT INTO messages (topic, body) VALUES (?, ?)", messages)
+                last = int(self._connection.execute("SELECT last_insert_rowid()").fetchone()[0])
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+            self._count += len(messages)
+        return list(range(last - len(messages) + 1, last + 1))
 
     def pending(self, *, after_id: int = 0, limit: int = 500) -> list[tuple[int, str, str]]:
         """Return up to *limit* messages (id, topic, body) with id greater than *after_id*, oldest first."""
@@ -64,13 +84,13 @@ class Spool:
             return
         with self._lock:
             self._connection.execute("BEGIN")
-            self._connection.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            cursor = self._connection.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
             self._connection.execute("COMMIT")
+            self._count -= cursor.rowcount
 
     def count(self) -> int:
-        """Return the number of messages not yet acknowledged."""
-        with self._lock:
-            return int(self._connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        """Return the number of messages not yet acknowledged (kept in memory; COUNT(*) scans the table)."""
+        return self._count
 
     def close(self) -> None:
         """Close the database file."""

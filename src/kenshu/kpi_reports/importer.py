@@ -91,11 +91,11 @@ def register_roster(recorder: Recorder, roster: Roster) -> None:
     if roster.course_id is None:
         return
     source = Source(roster.source or "roster")
-    course = recorder.course(roster.course_id, source, company=roster.company)
+    course = recorder.course_row_id(roster.course_id, source, company=roster.company)
     for date in roster.session_dates or []:
-        recorder.training_session(course, date, source)
+        recorder.session_row_id(course, date, source)
     for index, entry in enumerate(roster.entries, start=1):
-        recorder.trainee(
+        recorder.trainee_row_id(
             entry.trainee_id,
             trainee_id=entry.trainee_id,
             name=entry.name,
@@ -166,12 +166,12 @@ def _store_row(raw: RawRow, *, file: str, recorder: Recorder, roster: Roster | N
         dates = "、".join(str(day) for day in roster.session_dates)
         raise _RowError(message("kpi.reject_not_session_day", date=date, course=row_course_id, dates=dates))
 
-    course = recorder.course(row_course_id, source, company=company or None)
-    training_session = recorder.training_session(course, date, source)
-    trainee = recorder.trainee(key, trainee_id=trainee_id, name=name, company=company, source=source)
+    course = recorder.course_row_id(row_course_id, source, company=company or None)
+    session_id = recorder.session_row_id(course, date, source)
+    trainee = recorder.trainee_row_id(key, trainee_id=trainee_id, name=name, company=company, source=source)
 
     # 4. Add the record unless it is already there.
-    outcome, stored = recorder.add_attendance(training_session, trainee, status, normalise_text(cells.get("mark")), source)
+    outcome, stored = recorder.add_attendance(session_id, trainee, status, normalise_text(cells.get("mark")), source)
     if outcome == "added":
         result.added += 1
     elif outcome == "same":

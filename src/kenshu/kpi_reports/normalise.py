@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import unicodedata
 
@@ -68,14 +69,24 @@ _ERA_DATE = re.compile(
 _COMPANY_FORMS = (("(株)", "株式会社"), ("(有)", "有限会社"), ("(合)", "合同会社"), ("㈱", "株式会社"), ("㈲", "有限会社"))
 
 
+# A sheet repeats the same dates, names, companies and marks on many rows, so
+# the text functions below cache their results for the strings they have seen.
+_CACHE_SIZE = 65536
+
+
 def normalise_text(value: object) -> str:
     """Return *value* as NFKC text with runs of whitespace made one space and the ends stripped."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
-    return _WHITESPACE.sub(" ", text).strip()
+    return _normalise_string(value if isinstance(value, str) else str(value))
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalise_string(text: str) -> str:
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def name_key(name: str) -> str:
     """Return the key by which two spellings of a person's name are the same: NFKC, no spaces.
 
@@ -84,6 +95,7 @@ def name_key(name: str) -> str:
     return normalise_text(name).replace(" ", "")
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def company_key(name: str) -> str:
     """Return the key by which two spellings of a company name are the same.
 
@@ -115,7 +127,11 @@ def parse_date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
 
-    text = normalise_text(value)
+    return _parse_date_text(normalise_text(value))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _parse_date_text(text: str) -> dt.date:
     if not text:
         raise ValueError("empty date")
 

@@ -33,20 +33,31 @@ def name_only_key(name: str, company: str) -> str:
 class Recorder:
     """Adds rows to the store inside one database session, reusing what exists.
 
-    Each natural key is looked up in the database the first time an import
-    meets it and cached after that. Existing attendance is loaded one session
-    at a time, so an import costs the rows it touches, not the whole store.
+    The ids of companies, trainees, courses and sessions are read once, when
+    the recorder is made, and new rows are inserted with Core statements, so
+    a row of a sheet costs dictionary lookups rather than queries. Existing
+    attendance is loaded one session at a time, so an import costs the rows
+    it touches, not the whole store.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.companies: dict[str, Company] = {}
-        self.trainees: dict[str, Trainee] = {}
-        self.courses: dict[str, Course] = {}
-        self.sessions: dict[tuple[int, dt.date], TrainingSession] = {}
+        self.company_ids: dict[str, int] = dict(session.execute(select(Company.key, Company.id)).all())
+        self.trainee_ids: dict[str, int] = dict(session.execute(select(Trainee.key, Trainee.id)).all())
+        self.course_ids: dict[str, int] = dict(session.execute(select(Course.course_id, Course.id)).all())
+        self.session_ids: dict[tuple[int, dt.date], int] = {
+            (course_id, date): session_id
+            for session_id, course_id, date in session.execute(
+                select(TrainingSession.id, TrainingSession.course_id, TrainingSession.date)
+            )
+        }
         self.attendance: dict[tuple[int, int], str] = {}
         self._loaded_sessions: set[int] = set()
         self._new_attendance: list[dict[str, object]] = []
+
+    def _insert(self, model: type, **values: object) -> int:
+        # The connection, not the ORM session, returns a CursorResult that has inserted_primary_key.
+        return self.session.connection().execute(insert(model).values(**values)).inserted_primary_key[0]
 
     def _load_attendance(self, session_id: int) -> None:
         if session_id in self._loaded_sessions:
@@ -56,81 +67,73 @@ class Recorder:
             self.attendance[(session_id, trainee_id)] = status
         self._loaded_sessions.add(session_id)
 
-    def company(self, name: str, source: Source) -> Company | None:
-        """Return the company named *name* (any spelling with the same key), creating it if new."""
-        key = company_key(name)
+    def company_row_id(self, name: str | None, source: Source) -> int | None:
+        """Return the id of the company named *name* (any spelling with the same key), adding it if new."""
+        key = company_key(name or "")
         if not key:
             return None
-        if key not in self.companies:
-            existing = self.session.scalar(select(Company).where(Company.key == key))
-            if existing is not None:
-                self.companies[key] = existing
-        if key not in self.companies:
-            row = Company(key=key, name=normalise_text(name), source_file=source.file, source_row=source.row)
-            self.session.add(row)
-            self.session.flush()
-            self.companies[key] = row
-        return self.companies[key]
+        if key not in self.company_ids:
+            self.company_ids[key] = self._insert(
+                Company, key=key, name=normalise_text(name), source_file=source.file, source_row=source.row
+            )
+        return self.company_ids[key]
 
-    def trainee(self, key: str, *, trainee_id: str | None, name: str, company: str, source: Source) -> Trainee:
-        """Return the trainee with *key*, creating it if new; a known trainee keeps its first name and company."""
-        if key not in self.trainees:
-            existing = self.session.scalar(select(Trainee).where(Trainee.key == key))
-            if existing is not None:
-                self.trainees[key] = existing
-        if key not in self.trainees:
-            company_row = self.company(company, source)
-            row = Trainee(
+    def trainee_row_id(self, key: str, *, trainee_id: str | None, name: str, company: str, source: Source) -> int:
+        """Return the id of the trainee with *key*, adding it if new; a known trainee keeps its first name and company."""
+        if key not in self.trainee_ids:
+            self.trainee_ids[key] = self._insert(
+                Trainee,
                 key=key,
                 trainee_id=trainee_id,
                 name=normalise_text(name),
                 name_key=name_key(name),
-                company_id=company_row.id if company_row else None,
+                company_id=self.company_row_id(company, source),
                 source_file=source.file,
                 source_row=source.row,
             )
-            self.session.add(row)
-            self.session.flush()
-            self.trainees[key] = row
-        return self.trainees[key]
+        return self.trainee_ids[key]
+
+    def course_row_id(self, course_id: str, source: Source, *, company: str | None = None) -> int:
+        """Return the row id of the course *course_id*, adding it if new."""
+        if course_id not in self.course_ids:
+            self.course_ids[course_id] = self._insert(
+                Course,
+                course_id=course_id,
+                company_id=self.company_row_id(company, source),
+                source_file=source.file,
+                source_row=source.row,
+            )
+        return self.course_ids[course_id]
+
+    def session_row_id(self, course_row_id: int, date: dt.date, source: Source) -> int:
+        """Return the id of the session of the course with row id *course_row_id* on *date*, adding it if new."""
+        key = (course_row_id, date)
+        if key not in self.session_ids:
+            self.session_ids[key] = self._insert(
+                TrainingSession, course_id=course_row_id, date=date, source_file=source.file, source_row=source.row
+            )
+        return self.session_ids[key]
+
+    def company(self, name: str, source: Source) -> Company | None:
+        """Return the company named *name*, adding it if new."""
+        row_id = self.company_row_id(name, source)
+        return self.session.get(Company, row_id) if row_id is not None else None
+
+    def trainee(self, key: str, *, trainee_id: str | None, name: str, company: str, source: Source) -> Trainee:
+        """Return the trainee with *key*, adding it if new."""
+        row_id = self.trainee_row_id(key, trainee_id=trainee_id, name=name, company=company, source=source)
+        return self.session.get(Trainee, row_id)
 
     def course(self, course_id: str, source: Source, *, company: str | None = None) -> Course:
-        """Return the course *course_id*, creating it if new."""
-        if course_id not in self.courses:
-            existing = self.session.scalar(select(Course).where(Course.course_id == course_id))
-            if existing is not None:
-                self.courses[course_id] = existing
-        if course_id not in self.courses:
-            company_row = self.company(company, source) if company else None
-            row = Course(
-                course_id=course_id,
-                company_id=company_row.id if company_row else None,
-                source_file=source.file,
-                source_row=source.row,
-            )
-            self.session.add(row)
-            self.session.flush()
-            self.courses[course_id] = row
-        return self.courses[course_id]
+        """Return the course *course_id*, adding it if new."""
+        return self.session.get(Course, self.course_row_id(course_id, source, company=company))
 
     def training_session(self, course: Course, date: dt.date, source: Source) -> TrainingSession:
-        """Return the session of *course* on *date*, creating it if new."""
-        key = (course.id, date)
-        if key not in self.sessions:
-            existing = self.session.scalar(
-                select(TrainingSession).where(TrainingSession.course_id == course.id, TrainingSession.date == date)
-            )
-            if existing is not None:
-                self.sessions[key] = existing
-        if key not in self.sessions:
-            row = TrainingSession(course_id=course.id, date=date, source_file=source.file, source_row=source.row)
-            self.session.add(row)
-            self.session.flush()
-            self.sessions[key] = row
-        return self.sessions[key]
+        """Return the session of *course* on *date*, adding it if new."""
+        return self.session.get(TrainingSession, self.session_row_id(course.id, date, source))
 
     def add_attendance(
-        self, training_session: TrainingSession, trainee: Trainee, status: Status, mark: str, source: Source
+        self, session_id: int, trainee_id: int, status: Status, mark: str, source: Source
     ) -> tuple[str, str | None]:
         """Queue an attendance record unless the same (session, trainee) is known.
 
@@ -138,15 +141,15 @@ class Recorder:
         already stored, or ``("conflict", stored status)`` when another status
         is stored (the stored record is kept and the caller reports the row).
         """
-        self._load_attendance(training_session.id)
-        key = (training_session.id, trainee.id)
+        self._load_attendance(session_id)
+        key = (session_id, trainee_id)
         stored = self.attendance.get(key)
         if stored is None:
             self.attendance[key] = status.value
             self._new_attendance.append(
                 {
-                    "session_id": training_session.id,
-                    "trainee_id": trainee.id,
+                    "session_id": session_id,
+                    "trainee_id": trainee_id,
                     "status": status.value,
                     "mark": mark,
                     "source_file": source.file,

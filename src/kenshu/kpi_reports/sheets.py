@@ -120,7 +120,7 @@ def _rows_from_table(table: Iterator[tuple[int, list[object]]], *, source: str, 
             if header is None and row_number >= HEADER_SEARCH_ROWS:
                 break
             continue
-        if all(normalise_text(cell) == "" for cell in cells):
+        if not any(cell is not None and str(cell).strip() for cell in cells):
             continue
         values = {name: cells[index] if index < len(cells) else None for index, name in header.items()}
         days = {name: value for name, value in values.items() if name.startswith("day:")}

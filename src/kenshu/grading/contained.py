@@ -1,0 +1,194 @@
+"""Containment of trainee code during autograding, through nbgrader's and nbclient's own seams.
+
+- ``ContainedKernelManager`` is the ``kernel_manager_class`` of nbgrader's
+  ``Execute`` preprocessor: it starts each kernel through
+  ``kenshu.grading.launcher``, which applies the memory limit, hides the
+  instructor's files and drops root.
+- ``ContainedExecute`` replaces ``Execute`` in ``Autograde.autograde_preprocessors``:
+  it adds a wall-clock limit for the whole notebook, a cap on the output one
+  notebook may keep, and grading after a kernel dies (the remaining cells are
+  marked failed instead of the whole notebook being lost).
+
+Both are switched on by ``contained_config``; an ``nbgrader autograde`` run
+without that configuration behaves exactly as stock nbgrader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, List, Unicode
+from traitlets.config import Config
+
+# ename of the error outputs ContainedExecute writes; the feedback and the status read them back.
+KERNEL_DIED = "KernelDied"
+NOTEBOOK_TIMEOUT = "NotebookTimeout"
+CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout
+OUTPUT_CAP_MARKER = "[kenshu:output-capped]"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of one grading kernel.
+
+    Attributes
+    ----------
+    cell_timeout : int
+        Seconds one cell may run before it is interrupted.
+    notebook_timeout : int
+        Seconds the whole notebook may run; cells after that are not run.
+    memory_bytes : int
+        ``RLIMIT_DATA`` of the kernel process (heap and private writable mappings).
+    output_bytes : int
+        Output one notebook may keep, counted as the JSON size of each output message.
+    file_bytes : int
+        Largest file the kernel may write, and largest extra file copied from a submission.
+    max_processes : int
+        ``RLIMIT_NPROC`` of the kernel's user when the kernel runs as its own user.
+    """
+
+    cell_timeout: int = 120
+    notebook_timeout: int = 900
+    memory_bytes: int = 2 * 1024**3
+    output_bytes: int = 1024**2
+    file_bytes: int = 64 * 1024**2
+    max_processes: int = 256
+
+    @classmethod
+    def from_spec(cls, spec) -> Limits:
+        """Return the limits of *spec*'s ``grading`` section."""
+        grading = spec.grading
+        return cls(
+            cell_timeout=grading.cell_timeout,
+            notebook_timeout=grading.notebook_timeout,
+            memory_bytes=grading.memory_mb * 1024**2,
+            output_bytes=grading.output_kb * 1024,
+        )
+
+
+class ContainedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start through ``kenshu.grading.launcher``."""
+
+    memory_bytes = Integer(0, help="RLIMIT_DATA of the kernel, in bytes (0: none)").tag(config=True)
+    file_bytes = Integer(0, help="RLIMIT_FSIZE of the kernel, in bytes (0: none)").tag(config=True)
+    max_processes = Integer(0, help="RLIMIT_NPROC of the kernel's user (0: none)").tag(config=True)
+    sandbox_uid = Integer(-1, help="uid the kernel drops to when the grader is root (-1: keep the grader's)").tag(
+        config=True
+    )
+    pid_file = Unicode("", help="file the launcher appends the kernel's process id to").tag(config=True)
+    hide_paths = List(Unicode(), help="folders covered by an empty mount inside the kernel").tag(config=True)
+    expose_paths = List(Unicode(), help="folders kept reachable inside the kernel").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """Return the kernel command with the launcher and its options in front."""
+        command = super().format_kernel_cmd(extra_arguments)
+        launcher = [sys.executable, "-m", "kenshu.grading.launcher"]
+        launcher += ["--memory-bytes", str(self.memory_bytes), "--file-bytes", str(self.file_bytes)]
+        launcher += ["--max-processes", str(self.max_processes), "--uid", str(self.sandbox_uid)]
+        if self.pid_file:
+            launcher += ["--pid-file", self.pid_file]
+        for path in self.hide_paths:
+            launcher += ["--hide", path]
+        for path in self.expose_paths:
+            launcher += ["--expose", path]
+        return launcher + ["--"] + command
+
+
+class ContainedExecute(Execute):
+    """nbgrader's ``Execute`` with a notebook wall-clock limit, an output cap and survival of a dead kernel."""
+
+    notebook_timeout = Integer(900, help="seconds the whole notebook may run").tag(config=True)
+    output_limit = Integer(1024**2, help="bytes of output one notebook may keep").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        """Execute *nb* as nbgrader does, inside the notebook's wall-clock and output limits."""
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._cell_timeout = self.timeout
+        self._output_total = 0
+        self._capped_cells: set[int] = set()
+        self._kernel_dead = False
+        return super().preprocess(nb, resources, km)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """Execute one cell, or mark it failed when the kernel died or the notebook ran out of time."""
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+        remaining = self._deadline - time.monotonic()
+        if self._kernel_dead:
+            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped in an earlier cell")
+        if remaining <= 0:
+            return _mark_not_run(cell, NOTEBOOK_TIMEOUT, f"notebook time limit of {self.notebook_timeout} s reached")
+
+        self.timeout = max(1, min(self._cell_timeout or remaining, int(remaining) + 1))
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            self._kernel_dead = True
+            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped while running this cell")
+        finally:
+            self.timeout = self._cell_timeout
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep an output message unless the notebook's outputs already exceed ``output_limit``."""
+        self._output_total += len(json.dumps(msg.get("content", {}), default=str))
+        if self._output_total <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._capped_cells:
+            self._capped_cells.add(cell_index)
+            notice = f"{OUTPUT_CAP_MARKER} output beyond {self.output_limit} bytes was dropped\n"
+            outs.append(new_output("stream", name="stderr", text=notice))
+        return None
+
+
+def _mark_not_run(cell: NotebookNode, ename: str, evalue: str) -> NotebookNode:
+    cell.outputs = [new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])]
+    cell.execution_count = None
+    return cell
+
+
+def contained_config(
+    config: Config,
+    limits: Limits,
+    *,
+    sandbox_uid: int,
+    pid_file: Path,
+    hide: list[Path],
+    expose: list[Path],
+) -> Config:
+    """Return a copy of *config* in which nbgrader autogrades with ``ContainedExecute`` and contained kernels."""
+    contained = Config(config)
+    stock = list(contained.Autograde.get("autograde_preprocessors", []))
+    if not stock:
+        from nbgrader.converters.autograde import Autograde
+
+        stock = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    contained.Autograde.autograde_preprocessors = [ContainedExecute if item is Execute else item for item in stock]
+
+    # ContainedExecute is configured under its own name; copy what the course set for Execute.
+    for key, value in config.get("Execute", {}).items():
+        contained.ContainedExecute[key] = value
+    contained.ContainedExecute.timeout = limits.cell_timeout
+    contained.ContainedExecute.interrupt_on_timeout = True
+    contained.ContainedExecute.notebook_timeout = limits.notebook_timeout
+    contained.ContainedExecute.output_limit = limits.output_bytes
+    contained.ContainedExecute.kernel_manager_class = ContainedKernelManager
+
+    contained.ContainedKernelManager.memory_bytes = limits.memory_bytes
+    contained.ContainedKernelManager.file_bytes = limits.file_bytes
+    contained.ContainedKernelManager.max_processes = limits.max_processes
+    contained.ContainedKernelManager.sandbox_uid = sandbox_uid if os.geteuid() == 0 else -1
+    contained.ContainedKernelManager.pid_file = str(pid_file)
+    contained.ContainedKernelManager.hide_paths = [str(path) for path in hide]
+    contained.ContainedKernelManager.expose_paths = [str(path) for path in expose]
+    return contained
