@@ -58,11 +58,12 @@ def run_solutions(result_root: Path, assignments: list[str], templates: dict[str
     from kenshu.errors import KenshuError
     from kenshu.notebooks.execute import execute_notebook
 
+    from kenshu.progress import progress
+
     metrics: dict[str, dict[str, object]] = {}
-    for assignment in assignments:
+    measured = [assignment for assignment in assignments if _module_metrics(templates[assignment])]
+    for assignment in progress(measured, description="solutions", unit="notebook"):
         wanted = _module_metrics(templates[assignment])
-        if not wanted:
-            continue
         path = result_root / "source" / assignment / f"{assignment}.ipynb"
         _, errors, values = execute_notebook(path, metrics=wanted)
         if errors:

@@ -6,7 +6,7 @@ from kenshu.i18n import message
 
 
 class KenshuError(Exception):
-    """An error a user can act on; its text is the catalog message *key* with *fields*.
+    """An error a user can act on, with the catalog message *key* and its *fields* as text.
 
     The command line prints it without a traceback and exits with status 2.
     """

@@ -82,9 +82,10 @@ def test_config_lists_trainees_and_assignments(course_dir: Path) -> None:
     result = build_course(course_dir)
     config = (result.root / "nbgrader_config.py").read_text(encoding="utf-8")
     assert "c.CourseDirectory.course_id = 'test-2026'" in config
-    assert "'id': 't3', 'first_name': '試験 三郎'" in config
-    assert "c.CourseDirectory.db_assignments = [{'name': '01_tiny'}]" in config
+    manifest = json.loads((result.root / "kenshu_course.json").read_text(encoding="utf-8"))
     assert "c.Execute.timeout = 120" in config
+    assert manifest["assignments"] == ["01_tiny"]
+    assert {"id": "t3", "name": "試験 三郎"} in manifest["trainees"]
 
 
 @pytest.mark.parametrize(

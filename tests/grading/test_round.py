@@ -89,6 +89,14 @@ def test_feedback_written_for_graded_trainees(graded) -> None:
     assert all(path.read_text(encoding="utf-8").count("test_total") >= 1 for path in files)
 
 
+def test_gradebook_holds_trainee_names(graded) -> None:
+    grader, _, _, _ = graded
+    with grader.api.gradebook as gradebook:
+        assert gradebook.find_student("t2").first_name == "試験 二郎"
+        assert [assignment.name for assignment in gradebook.assignments] == ["01_tiny"]
+
+
+
 def test_regrade_after_resubmission_keeps_one_row(graded, tmp_path: Path) -> None:
     # Runs last in this module because it changes t3's grade.
     grader, _, _, _ = graded

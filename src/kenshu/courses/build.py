@@ -11,7 +11,13 @@ import nbformat
 
 from kenshu.courses.data import PreparedData, prepare_data
 from kenshu.courses.spec import CourseSpec, load_course_spec
-from kenshu.grading.config import CONFIG_FILENAME, nbgrader_root, render_nbgrader_config
+from kenshu.grading.config import (
+    CONFIG_FILENAME,
+    MANIFEST_FILENAME,
+    nbgrader_root,
+    render_course_manifest,
+    render_nbgrader_config,
+)
 from kenshu.notebooks.templates import RenderedModule, discover_modules, render_module, select_module
 from kenshu.paths import build_dir
 
@@ -79,7 +85,7 @@ def render_course(spec: CourseSpec, data: PreparedData, *, fast: bool = False) -
 
 
 def build_course(course: str | Path, *, fast: bool = False) -> BuildResult:
-    """Build the nbgrader course directory of a course; safe to run again.
+    """Build the nbgrader course directory of a course. Running it again is safe.
 
     Parameters
     ----------
@@ -112,5 +118,6 @@ def build_course(course: str | Path, *, fast: bool = False) -> BuildResult:
 
     # 3. Write the nbgrader configuration for exactly these assignments and trainees.
     write_if_changed(root / CONFIG_FILENAME, render_nbgrader_config(spec, result.assignments), result)
+    write_if_changed(root / MANIFEST_FILENAME, render_course_manifest(spec, result.assignments), result)
     logger.info("built %s: %d files written, %d unchanged", spec.course_id, len(result.written), len(result.unchanged))
     return result

@@ -63,7 +63,7 @@ class Session(_Model):
 
 
 class Trainee(_Model):
-    """A trainee (受講者); ``id`` is the nbgrader student id and the hub user name."""
+    """A trainee (受講者), whose ``id`` is the nbgrader student id and the hub user name."""
 
     id: str
     name: str = Field(min_length=1)
@@ -109,7 +109,7 @@ class Grading(_Model):
 
 
 class CourseSpec(_Model):
-    """A validated course.yml; paths in ``problem.data`` are absolute."""
+    """A validated course.yml, with absolute paths in ``problem.data``."""
 
     company: str = Field(min_length=1)
     course_id: str
@@ -130,7 +130,7 @@ class CourseSpec(_Model):
         return value
 
     def trainee(self, trainee_id: str) -> Trainee:
-        """Return the trainee with *trainee_id*; raise KeyError if there is none."""
+        """Return the trainee with *trainee_id*, or raise KeyError if there is none."""
         for trainee in self.trainees:
             if trainee.id == trainee_id:
                 return trainee

@@ -28,7 +28,7 @@ from traitlets.config import Config
 from kenshu.courses.spec import CourseSpec
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
-from kenshu.grading.config import exchange_root, load_nbgrader_config, nbgrader_root
+from kenshu.grading.config import MANIFEST_FILENAME, exchange_root, load_nbgrader_config, nbgrader_root
 from kenshu.grading.contained import Limits
 from kenshu.paths import build_dir
 from kenshu.progress import progress_bar
@@ -132,11 +132,21 @@ class CourseGrader:
         self.config.NbGraderAPI.log_level = max(logging.getLogger("kenshu").getEffectiveLevel(), logging.INFO)
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
+        self.manifest = json.loads((self.root / MANIFEST_FILENAME).read_text(encoding="utf-8"))
+        self._enter_course_into_gradebook()
+
+    def _enter_course_into_gradebook(self) -> None:
+        """Enter the trainees (with their names) and the assignments into the gradebook; safe to repeat."""
+        with self.api.gradebook as gradebook:
+            for trainee in self.manifest["trainees"]:
+                gradebook.update_or_create_student(trainee["id"], first_name=trainee["name"], last_name="")
+            for assignment in self.manifest["assignments"]:
+                gradebook.update_or_create_assignment(assignment)
 
     @property
     def assignments(self) -> list[str]:
         """Return the assignments of the course, in the order of the spec."""
-        return [entry["name"] for entry in self.config.CourseDirectory.db_assignments]
+        return list(self.manifest["assignments"])
 
     def _run(self, step: str, assignment: str, result: dict) -> None:
         if not result.get("success"):

@@ -119,23 +119,23 @@ class ContainedExecute(Execute):
         self._kernel_dead = False
         return super().preprocess(nb, resources, km)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+    def preprocess_cell(self, cell, resources, index):
         """Execute one cell, or mark it failed when the kernel died or the notebook ran out of time."""
         if cell.cell_type != "code" or not cell.source.strip():
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            return super().preprocess_cell(cell, resources, index)
 
         remaining = self._deadline - time.monotonic()
         if self._kernel_dead:
-            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped in an earlier cell")
+            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped in an earlier cell"), resources
         if remaining <= 0:
-            return _mark_not_run(cell, NOTEBOOK_TIMEOUT, f"notebook time limit of {self.notebook_timeout} s reached")
+            return _mark_not_run(cell, NOTEBOOK_TIMEOUT, f"notebook time limit of {self.notebook_timeout} s reached"), resources
 
         self.timeout = max(1, min(self._cell_timeout or remaining, int(remaining) + 1))
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._kernel_dead = True
-            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped while running this cell")
+            return _mark_not_run(cell, KERNEL_DIED, "the kernel stopped while running this cell"), resources
         finally:
             self.timeout = self._cell_timeout
 

@@ -90,7 +90,7 @@ def simulate_submission(
 
 
 def submit_simulated_cohort(grader, assignment: str, cohort: dict[str, str], homes: Path) -> list[str]:
-    """Fetch, fill in and submit *assignment* for each simulated trainee; return who submitted.
+    """Fetch, fill in and submit *assignment* for each simulated trainee, and return who submitted.
 
     *cohort* maps a trainee id to one of ``COHORT_KINDS``. Each trainee works
     in ``homes/<id>``, as on the hub.

@@ -37,7 +37,7 @@ def _run_exchange(app, step: str, trainee_id: str, assignment: str) -> None:
 
 
 def fetch_assignment(grader: CourseGrader, assignment: str, trainee_id: str, home: Path) -> Path:
-    """Fetch the released *assignment* into the trainee's *home*; return the assignment folder.
+    """Fetch the released *assignment* into the trainee's *home* and return the assignment folder.
 
     An earlier copy in *home* is replaced, as a trainee who deletes the folder
     and fetches again would see.

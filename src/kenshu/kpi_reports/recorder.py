@@ -56,8 +56,10 @@ class Recorder:
         self._new_attendance: list[dict[str, object]] = []
 
     def _insert(self, model: type, **values: object) -> int:
-        # The connection, not the ORM session, returns a CursorResult that has inserted_primary_key.
-        return self.session.connection().execute(insert(model).values(**values)).inserted_primary_key[0]
+        # A plain table insert with the values as parameters compiles once per
+        # table, and the connection's CursorResult has inserted_primary_key.
+        statement = insert(model.__table__)
+        return self.session.connection().execute(statement, values).inserted_primary_key[0]
 
     def _load_attendance(self, session_id: int) -> None:
         if session_id in self._loaded_sessions:
@@ -164,5 +166,5 @@ class Recorder:
     def flush(self) -> None:
         """Write the queued attendance records in one bulk insert."""
         if self._new_attendance:
-            self.session.execute(insert(Attendance), self._new_attendance)
+            self.session.connection().execute(insert(Attendance.__table__), self._new_attendance)
             self._new_attendance = []

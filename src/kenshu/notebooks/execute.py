@@ -91,8 +91,15 @@ def execute_notebook(
         notebook.cells.append(nbformat.v4.new_code_cell(probe))
 
     # 2. Execute everything, keeping errors as outputs.
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd or Path.cwd())}})
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        # The kernel listens on 127.0.0.1 only, so ipykernel's warning about unencrypted TCP is noise here.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        resources={"metadata": {"path": str(cwd or Path.cwd())}},
+    )
     client.execute()
 
     # 3. Read the metrics back and drop the probe cell.
