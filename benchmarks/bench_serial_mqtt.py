@@ -65,6 +65,11 @@ class ArrivalRecorder:
             else:
                 self.arrivals[key] = (payload["sequence"], now)
 
+    def snapshot(self) -> list[tuple[int, float]]:
+        """Return (sequence, arrival time) of every distinct message so far."""
+        with self._lock:
+            return list(self.arrivals.values())
+
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -112,7 +117,7 @@ def main() -> int:
     deadline = time.time() + 60
     expected = {sequence for sequence, stamp in written.items() if start <= stamp <= end}
     while time.time() < deadline:
-        received = {sequence for sequence, _ in recorder.arrivals.values()}
+        received = {sequence for sequence, _ in recorder.snapshot()}
         if expected <= received:
             break
         time.sleep(0.2)
@@ -122,7 +127,7 @@ def main() -> int:
     broker.stop()
 
     # 4. Figures.
-    arrivals = [(sequence, stamp) for sequence, stamp in recorder.arrivals.values() if sequence in expected]
+    arrivals = [(sequence, stamp) for sequence, stamp in recorder.snapshot() if sequence in expected]
     received = {sequence for sequence, _ in arrivals}
     latencies = np.array([(stamp - written[sequence]) * 1000 for sequence, stamp in arrivals])
     write_times = np.array([written[sequence] for sequence, _ in arrivals])

@@ -181,7 +181,7 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     # 8. Write the KPI report of the course's fiscal year.
     year = fiscal_year or fiscal_year_of(spec.sessions[0].date)
     _step(8, total, "demo.step_report", year=year)
-    report = write_report(year, db=db)
+    report = write_report(year, db=db, out_dir=demo_dir() / "reports")
     result.files.update(kpi_html=report.html, kpi_xlsx=report.xlsx, kpi_chart=report.chart)
     return result
 
@@ -238,9 +238,19 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
+def demo_dir() -> Path:
+    """Return the folder of the demo's own attendance store and KPI report.
+
+    The demo never writes into the office's store, so that simulated
+    trainees cannot end up in a real report.
+    """
+    return project_root() / "kpi_reports" / "_build" / "demo"
+
+
 def _run(args: argparse.Namespace) -> int:
     course = args.course or project_root() / DEFAULT_COURSE
-    result = run_demo(course, fast=args.fast, db=args.db, fiscal_year=args.fy)
+    db = args.db or f"sqlite:///{demo_dir() / 'attendance.sqlite'}"
+    result = run_demo(course, fast=args.fast, db=db, fiscal_year=args.fy)
     from kenshu.courses.spec import load_course_spec
 
     names = {trainee.id: trainee.name for trainee in load_course_spec(course).trainees}

@@ -2,8 +2,8 @@
 
 Design
 ------
-Each trainee is graded by its own worker process, started from a fork
-server, with at most ``workers`` running at once (default: the number of
+Each trainee is graded by its own worker process, forked from the grader,
+with at most ``workers`` running at once (default: the number of
 cores). A worker never opens the course's gradebook. It builds a scratch
 nbgrader course directory for its trainee (a copy of the gradebook, the
 non-notebook source files, and a checked copy of the submission), runs
@@ -323,8 +323,9 @@ def run_jobs(
     on_done,
 ) -> None:
     """Run *jobs* in at most *workers* processes; call ``on_done(job, outcome)`` in the parent as each ends."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["kenshu.grading.parallel", "nbgrader.apps", "kenshu.grading.contained"])
+    # fork, not spawn: a worker starts with nbgrader already imported, and the caller's
+    # __main__ is not imported again (scripts without a __main__ guard keep working).
+    context = multiprocessing.get_context("fork")
     pending = list(jobs)
     running: list[_Running] = []
     free_slots = list(range(workers))

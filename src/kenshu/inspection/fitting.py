@@ -273,13 +273,15 @@ def _greedy_coreset(points: torch.Tensor, size: int, generator: torch.Generator)
     normal patches (edges, holes) stay in memory where a random sample could
     drop them.
     """
+    squared_norms = (points * points).sum(dim=1)
     first = int(torch.randint(0, len(points), (1,), generator=generator))
     chosen = [first]
-    nearest = torch.cdist(points, points[first : first + 1]).squeeze(1)
+    nearest = squared_norms - 2.0 * (points @ points[first]) + squared_norms[first]
     for _ in range(size - 1):
         index = int(torch.argmax(nearest))
         chosen.append(index)
-        nearest = torch.minimum(nearest, torch.cdist(points, points[index : index + 1]).squeeze(1))
+        distance = squared_norms - 2.0 * (points @ points[index]) + squared_norms[index]
+        nearest = torch.minimum(nearest, distance)
     return torch.as_tensor(chosen)
 
 
@@ -288,7 +290,7 @@ def fit_anomaly_detector(
     good_images: np.ndarray,
     *,
     patch_size: int | None = None,
-    memory_size: int = 6000,
+    memory_size: int = 3000,
     random_state: int = 0,
 ) -> FittedProgram:
     """Fit the good-parts-only detector (異常検知): a memory of good patches.
@@ -299,7 +301,7 @@ def fit_anomaly_detector(
         Photos of good parts only, float in [0, 1].
     patch_size : int, optional
         Side of a patch in pixels (default S // 8).
-    memory_size : int, default=6000
+    memory_size : int, default=3000
         Patches kept in memory, chosen by greedy farthest-point sampling.
         Scoring time grows with it.
     random_state : int, default=0
@@ -324,10 +326,14 @@ def fit_anomaly_detector(
     scale = patches.std(dim=0).clamp_min(1e-3)
     standardised = (patches - mean) / scale
 
-    # Keep a memory that covers the good patches.
+    # Keep a memory that covers the good patches; the search runs on a random sample of
+    # at most ten times the memory size to bound its time.
     generator = torch.Generator().manual_seed(random_state)
     if len(standardised) > memory_size:
-        memory = standardised[_greedy_coreset(standardised, memory_size, generator)]
+        candidates = standardised
+        if len(candidates) > 10 * memory_size:
+            candidates = candidates[torch.randperm(len(candidates), generator=generator)[: 10 * memory_size]]
+        memory = candidates[_greedy_coreset(candidates, memory_size, generator)]
     else:
         memory = standardised
 
