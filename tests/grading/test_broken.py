@@ -13,7 +13,7 @@ from kenshu.grading.contained import Limits
 
 from .conftest import ASSIGNMENT, answer_cell, released_course, solved_notebook, submit, writer
 
-LIMITS = Limits(cell_timeout=6, notebook_timeout=9, memory_bytes=768 * 1024**2, output_bytes=64 * 1024, file_bytes=1024**2)
+LIMITS = Limits(cell_timeout=8, notebook_timeout=9, memory_bytes=768 * 1024**2, output_bytes=64 * 1024, file_bytes=1024**2)
 
 
 def _prepend(notebook, grade_id: str, code: str):
@@ -72,7 +72,7 @@ def _submissions(grader) -> dict:
         "t11": raw(cp932),
         "t12": writer(_prepend(copy.deepcopy(full), "total", "for _ in range(40):\n    print('出力' * 20000)")),
         "t13": extra_file,
-        "t14": writer(_prepend(_prepend(copy.deepcopy(full), "total", "import time\ntime.sleep(5)"), "mean", "time.sleep(5)")),
+        "t14": writer(_prepend(_prepend(copy.deepcopy(full), "total", "import time\ntime.sleep(1)"), "mean", "time.sleep(60)")),
         "t15": writer(hidden_only),
     }
 

@@ -131,6 +131,15 @@ def _check_cells(notebook: nbformat.NotebookNode, source: nbformat.NotebookNode,
         prepared.add("deleted_cell", notebook=name, cells=", ".join(missing))
     duplicated = sorted({grade_id for grade_id in submitted_ids if submitted_ids.count(grade_id) > 1})
     if duplicated:
+        # nbgrader 0.9.6's DeduplicateIds leaves an empty nbgrader entry on the copies, which its
+        # CheckCellMetadata then rejects as an outdated schema; drop the copies' entry entirely.
+        seen: set[str] = set()
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in seen:
+                del cell.metadata["nbgrader"]
+            elif grade_id:
+                seen.add(grade_id)
         prepared.add("duplicate_cell", notebook=name, cells=", ".join(duplicated))
 
     edited = []
@@ -201,4 +210,5 @@ def prepare_submission(
         notebook = _read_notebook(path, prepared)
         if notebook is not None:
             _check_cells(notebook, source, name, prepared)
+            nbformat.write(notebook, path)
     return prepared

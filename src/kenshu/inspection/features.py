@@ -74,7 +74,15 @@ def _tail_values(flat: torch.Tensor, fractions: list[float]) -> torch.Tensor:
 
 
 def _local_mean(x: torch.Tensor, size: int) -> torch.Tensor:
-    return F.avg_pool2d(x, size, stride=1, padding=size // 2, count_include_pad=False)
+    """Return the mean over a size x size window around every pixel (edges replicated).
+
+    Two one-dimensional passes, because a stride-1 ``avg_pool2d`` with a large
+    window is many times slower on the CPU.
+    """
+    radius = size // 2
+    padded = F.pad(x, [radius, radius, radius, radius], mode="replicate")
+    row = torch.full((1, 1, 1, size), 1.0 / size, dtype=x.dtype, device=x.device)
+    return F.conv2d(F.conv2d(padded, row), row.transpose(2, 3))
 
 
 class ImageFeatures(nn.Module):

@@ -1,0 +1,354 @@
+"""``train_inspector``: from a folder of photos to a trained, measured, explained and exported model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.utils import Bunch
+
+from kenshu.datasets import load_image_folder, train_validation_test_split
+from kenshu.errors import KenshuError
+from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
+from kenshu.inspection.export import export_model, time_per_image
+from kenshu.inspection.fitting import FittedProgram, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
+from kenshu.inspection.models import KIND_ANOMALY, KIND_CNN, KIND_FEATURES, InspectionModel
+from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
+
+logger = logging.getLogger(__name__)
+
+MODES = ("auto", "supervised", "anomaly")
+# With fewer defect photos than this, ``mode="auto"`` trains on good parts only.
+MIN_DEFECT_IMAGES = 20
+# Preference among programs equal on validation: the simpler, smaller one first.
+_SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ANOMALY: 2}
+
+
+@dataclass
+class Candidate:
+    """A trained program with its validation scores and threshold."""
+
+    program: FittedProgram
+    validation_scores: np.ndarray
+    threshold: ThresholdChoice
+    validation: InspectionMetrics
+
+
+@dataclass
+class InspectionResult:
+    """What :func:`train_inspector` produced.
+
+    Attributes
+    ----------
+    out_dir, model_path, report_path : Path
+        The output folder, ``model.pt`` and ``report.html``.
+    mode : str
+        ``"supervised"`` or ``"anomaly"`` (after ``"auto"`` was resolved).
+    kind : str
+        The program kept: ``"features"``, ``"cnn"`` or ``"anomaly"``.
+    threshold : ThresholdChoice
+        Chosen on the validation set.
+    validation, test : InspectionMetrics
+        Measures at that threshold.
+    candidates : dict
+        Per program trained: validation ROC AUC, false-alarm rate at the
+        threshold and training seconds.
+    model_size_bytes : int
+    seconds_per_image : float
+        Median time to score one image with ``model.pt`` on one CPU thread.
+    peak_memory_bytes : int
+        Peak of Python-allocated memory during training (tracemalloc; torch
+        tensors allocated in C++ are not included).
+    files : dict of str to Path
+        Every file written, by role.
+    """
+
+    out_dir: Path
+    model_path: Path
+    report_path: Path
+    mode: str
+    kind: str
+    threshold: ThresholdChoice
+    validation: InspectionMetrics
+    test: InspectionMetrics
+    candidates: dict
+    model_size_bytes: int
+    seconds_per_image: float
+    training_seconds: float
+    files: dict = field(default_factory=dict)
+
+
+def _load(data, *, good_class: str | None, image_size: int, max_per_class: int | None, random_state: int, out_dir: Path) -> Bunch:
+    if isinstance(data, Bunch):
+        if data.images.ndim != 3 or data.images.shape[1] != data.images.shape[2]:
+            raise ValueError(f"data.images must be square images (n, S, S), got shape {data.images.shape}")
+        return data
+    return load_image_folder(
+        data,
+        good_class=good_class,
+        image_size=image_size,
+        max_per_class=max_per_class,
+        random_state=random_state,
+        card_dir=out_dir,
+        load_masks=True,
+    )
+
+
+def _resolve_mode(mode: str, target: np.ndarray, min_defect_images: int) -> str:
+    n_defect = int(np.sum(target == 1))
+    n_good = int(np.sum(target == 0))
+    if n_good < 3:
+        raise KenshuError("inspection.too_few_good", count=n_good)
+    if mode == "auto":
+        chosen = "supervised" if n_defect >= min_defect_images else "anomaly"
+        logger.info("mode auto: %d defect images, %s chosen", n_defect, chosen)
+        return chosen
+    if mode == "supervised" and n_defect < 3:
+        raise KenshuError("inspection.too_few_defects", count=n_defect)
+    return mode
+
+
+def _split(target: np.ndarray, mode: str, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    train, validation, test = train_validation_test_split(target, random_state=random_state)
+    if mode == "anomaly":
+        # The detector never sees a defect, so training defects help more in choosing the threshold.
+        defects = train[target[train] == 1]
+        train = train[target[train] == 0]
+        validation = np.concatenate([validation, defects])
+    return train, validation, test
+
+
+def _candidate(program: FittedProgram, images: np.ndarray, labels: np.ndarray, threshold_options: dict) -> Candidate:
+    scores = score_images(program.scorer, images)
+    choice = choose_threshold(scores, labels, **threshold_options)
+    return Candidate(program, scores, choice, evaluate_scores(scores, labels, choice.threshold))
+
+
+def _rank(candidate: Candidate) -> tuple:
+    auc = candidate.validation.roc_auc
+    return (-(0.0 if np.isnan(auc) else auc), candidate.threshold.false_alarm_rate, _SIMPLICITY[candidate.program.kind])
+
+
+def train_inspector(
+    data,
+    *,
+    out_dir: str | Path,
+    good_class: str | None = None,
+    mode: str = "auto",
+    image_size: int = 128,
+    epochs: int = 25,
+    cnn_width: int = 16,
+    programs: tuple[str, ...] = (KIND_FEATURES, KIND_CNN),
+    max_per_class: int | None = None,
+    min_defect_images: int = MIN_DEFECT_IMAGES,
+    target_recall: float = 1.0,
+    max_false_alarm_rate: float = 0.01,
+    memory_size: int = 3000,
+    n_threads: int | None = None,
+    random_state: int = 0,
+    write_report: bool = True,
+) -> InspectionResult:
+    """Train, choose, measure, explain and export an inspection from a folder of photos.
+
+    Steps: load and split the photos (stratified train/validation/test); train
+    the supervised programs (scikit-learn baseline on image features and a
+    small CNN) or the good-parts-only detector; keep the program best on
+    validation; choose its threshold on validation; measure it on test;
+    export ``model.pt`` and ``model.json``; write ``report.html`` with its
+    figures, ``metrics.json`` and ``test_predictions.csv``.
+
+    Parameters
+    ----------
+    data : str, Path or sklearn.utils.Bunch
+        A folder with one subfolder per class (see
+        :func:`kenshu.datasets.load_image_folder`), or a loaded Bunch with
+        ``images`` (n, S, S) in [0, 1], ``target`` and optionally ``paths``
+        and ``masks``.
+    out_dir : str or Path
+        Output folder, created if missing; files of a previous run are replaced.
+    good_class : str, optional
+        Class folder of the good parts, when the names do not show it.
+    mode : {"auto", "supervised", "anomaly"}, default="auto"
+        ``"auto"`` trains on good parts only (異常検知) when there are fewer
+        than *min_defect_images* defect photos, supervised otherwise.
+    image_size : int, default=128
+        Photos are resized to this square side in pixels.
+    epochs : int, default=25
+        CNN training epochs.
+    cnn_width : int, default=16
+        Channels of the CNN's first stage.
+    programs : tuple of str, default=("features", "cnn")
+        Supervised programs to train and compare.
+    max_per_class : int, optional
+        Use at most this many photos per class (for quick trials).
+    min_defect_images : int, default=20
+    target_recall : float, default=1.0
+        Share of validation defects the threshold must catch.
+    max_false_alarm_rate : float, default=0.01
+        Used for the threshold when the validation set has no defect.
+    memory_size : int, default=3000
+        Good patches kept by the good-parts-only detector.
+    n_threads : int, optional
+        Torch threads for training; by default the CPU count, at most 4.
+    random_state : int, default=0
+        Seed of the split, the CNN and the detector.
+    write_report : bool, default=True
+        Write the HTML report and its figures.
+
+    Returns
+    -------
+    InspectionResult
+
+    Raises
+    ------
+    ValueError
+        If *mode* or *programs* holds an unknown value.
+    KenshuError
+        If the folder cannot be loaded or has too few photos for *mode*.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    unknown = [program for program in programs if program not in (KIND_FEATURES, KIND_CNN)]
+    if unknown or not programs:
+        raise ValueError(f"programs must be a non-empty subset of ('features', 'cnn'), got {programs!r}")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    logger.info("training an inspection from %s into %s", data if not isinstance(data, Bunch) else "arrays", folder)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(n_threads or max(1, min(4, os.cpu_count() or 1)))
+    started = time.perf_counter()
+
+    try:
+        # Step 1: photos, mode and split.
+        bunch = _load(data, good_class=good_class, image_size=image_size, max_per_class=max_per_class,
+                      random_state=random_state, out_dir=folder)
+        images = np.asarray(bunch.images, dtype=np.float32)
+        target = np.asarray(bunch.target, dtype=np.int64)
+        resolved = _resolve_mode(mode, target, min_defect_images)
+        train, validation, test = _split(target, resolved, random_state)
+        threshold_options = {"target_recall": target_recall, "max_false_alarm_rate": max_false_alarm_rate}
+
+        # Step 2: train the candidates and keep the best on validation.
+        candidates: list[Candidate] = []
+        if resolved == "supervised":
+            if KIND_FEATURES in programs:
+                program = fit_feature_baseline(images[train], target[train], random_state=random_state)
+                candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
+            if KIND_CNN in programs:
+                program = fit_cnn(images[train], target[train], images[validation], target[validation],
+                                  epochs=epochs, width=cnn_width, random_state=random_state)
+                candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
+        else:
+            program = fit_anomaly_detector(images[train], memory_size=memory_size, random_state=random_state)
+            candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
+        best = min(candidates, key=_rank)
+        training_seconds = time.perf_counter() - started
+
+        # Step 3: measure on the test set at the validation threshold.
+        test_scores = score_images(best.program.scorer, images[test])
+        test_metrics = evaluate_scores(test_scores, target[test], best.threshold.threshold)
+
+        # Step 4: export and time on one core.
+        model = InspectionModel(best.program.scorer, threshold=best.threshold.threshold, image_size=images.shape[-1], kind=best.program.kind)
+        metadata = {
+            "good_class": getattr(bunch, "good_class", None),
+            "class_names": list(getattr(bunch, "class_names", [])),
+            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "mode": resolved,
+            "random_state": random_state,
+        }
+        model_path = export_model(model, folder, metadata=metadata)
+        seconds_per_image = time_per_image(model_path, int(images.shape[-1]))
+        model_size = model_path.stat().st_size
+    finally:
+        torch.set_num_threads(previous_threads)
+
+    paths = list(getattr(bunch, "paths", [])) or [Path(f"image_{index:05d}") for index in range(len(target))]
+    result = InspectionResult(
+        out_dir=folder,
+        model_path=model_path,
+        report_path=folder / "report.html",
+        mode=resolved,
+        kind=best.program.kind,
+        threshold=best.threshold,
+        validation=best.validation,
+        test=test_metrics,
+        candidates={
+            candidate.program.kind: {
+                "validation_roc_auc": None if np.isnan(candidate.validation.roc_auc) else candidate.validation.roc_auc,
+                "validation_false_alarm_rate": candidate.threshold.false_alarm_rate,
+                "training_seconds": candidate.program.training_seconds,
+                "details": candidate.program.details,
+            }
+            for candidate in candidates
+        },
+        model_size_bytes=model_size,
+        seconds_per_image=seconds_per_image,
+        training_seconds=training_seconds,
+        files={"model": model_path, "config": model_path.with_name("model.json")},
+    )
+
+    # Step 5: predictions, metrics and the report.
+    result.files["predictions"] = _write_test_predictions(folder / "test_predictions.csv", [paths[i] for i in test], target[test], test_scores, best.threshold.threshold)
+    result.files["metrics"] = _write_metrics(folder / "metrics.json", result)
+    if write_report:
+        from kenshu.inspection.report import write_report as write_html_report
+
+        masks = getattr(bunch, "masks", None)
+        result.files.update(
+            write_html_report(
+                result,
+                best.program,
+                images=images[test],
+                labels=target[test],
+                scores=test_scores,
+                paths=[paths[i] for i in test],
+                masks=None if masks is None else np.asarray(masks)[test],
+            )
+        )
+    logger.info("inspection trained: %s, test recall %.3f, false alarms %.3f", result.kind, test_metrics.recall, test_metrics.false_alarm_rate)
+    return result
+
+
+def _write_test_predictions(path: Path, paths: list, labels: np.ndarray, scores: np.ndarray, threshold: float) -> Path:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "score", "judged_defect"])
+        for file, label, score in zip(paths, labels, scores):
+            writer.writerow([str(file), int(label), repr(float(score)), int(score >= threshold)])
+    return path
+
+
+def _write_metrics(path: Path, result: InspectionResult) -> Path:
+    payload = {
+        "mode": result.mode,
+        "kind": result.kind,
+        "threshold": result.threshold.to_dict(),
+        "validation": result.validation.to_dict(),
+        "test": result.test.to_dict(),
+        "candidates": result.candidates,
+        "model_size_bytes": result.model_size_bytes,
+        "seconds_per_image": result.seconds_per_image,
+        "training_seconds": result.training_seconds,
+    }
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=float), encoding="utf-8")
+    return path
+
+
+def explain_images(program: FittedProgram, images: np.ndarray) -> list[np.ndarray]:
+    """Return a heat map per image of where *program* looked (occlusion sensitivity, or the patch anomaly map)."""
+    if program.kind == KIND_ANOMALY:
+        return [anomaly_heat_map(program.scorer, image) for image in images]
+    return [occlusion_map(program.scorer, image) for image in images]
+
+
+__all__ = ["InspectionResult", "MODES", "MIN_DEFECT_IMAGES", "explain_images", "train_inspector"]
