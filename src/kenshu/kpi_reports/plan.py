@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -36,13 +36,16 @@ class YearTargets(_Model):
     value_added: float | None = None
 
 
-class NbgraderEvidence(_Model):
-    """When an nbgrader submission counts as attendance at a session."""
+class EvidenceWindow(_Model):
+    """Days around a session day in which an nbgrader submission or hub activity counts as attendance."""
 
     enabled: bool = True
     days_before: int = Field(default=0, ge=0)
     days_after: int = Field(default=1, ge=0)
     overrides_absent: bool = False
+
+
+NbgraderEvidence = EvidenceWindow
 
 
 class Rules(_Model):
@@ -51,7 +54,21 @@ class Rules(_Model):
     min_session_share: float = Field(default=0.5, gt=0, le=1)
     attended_statuses: list[Status] = Field(default_factory=lambda: [Status.PRESENT, Status.LATE, Status.LEFT_EARLY])
     count_once_per_year: bool = True
-    nbgrader_evidence: NbgraderEvidence = Field(default_factory=NbgraderEvidence)
+    nbgrader_evidence: EvidenceWindow = Field(default_factory=EvidenceWindow)
+    hub_evidence: EvidenceWindow = Field(default_factory=lambda: EvidenceWindow(days_after=0))
+    # Submission and hub timestamps are UTC; this zone decides on which day they fall.
+    time_zone: str = "Asia/Tokyo"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Tokyo") from None
+        return value
 
 
 class Plan(_Model):

@@ -137,6 +137,19 @@ class Submission(SourceMixin, Base):
     trainee: Mapped[Trainee] = relationship()
 
 
+class HubActivity(SourceMixin, Base):
+    """A user's last activity on JupyterHub as one poll of the hub's REST API returned it."""
+
+    __tablename__ = "hub_activity"
+    __table_args__ = (UniqueConstraint("course_id", "trainee_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    # Naive UTC, as nbgrader stores its timestamps.
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class ImportedFile(Base):
     """A file already imported, recognised by the SHA-256 of its bytes whatever its name."""
 
