@@ -13,7 +13,7 @@ from kenshu.grading.contained import Limits
 
 from .conftest import ASSIGNMENT, answer_cell, released_course, solved_notebook, submit, writer
 
-LIMITS = Limits(cell_timeout=8, notebook_timeout=9, memory_bytes=768 * 1024**2, output_bytes=64 * 1024, file_bytes=1024**2)
+LIMITS = Limits(cell_timeout=5, notebook_timeout=12, memory_bytes=768 * 1024**2, output_bytes=64 * 1024, file_bytes=1024**2)
 
 
 def _prepend(notebook, grade_id: str, code: str):
@@ -53,6 +53,14 @@ def _submissions(grader) -> dict:
         nbformat.write(full, folder / f"{ASSIGNMENT}.ipynb")
         (folder / "big.bin").write_bytes(b"\0" * (3 * 1024**2))
 
+    def slow():
+        # Four added cells of 3.5 s each: none hits the 5 s cell limit, together they pass the 12 s notebook limit.
+        notebook = copy.deepcopy(full)
+        index = notebook.cells.index(answer_cell(notebook, "mean")) + 1
+        for _ in range(4):
+            notebook.cells.insert(index, nbformat.v4.new_code_cell("import time\ntime.sleep(3.5)"))
+        return notebook
+
     hidden_only = copy.deepcopy(full)
     answer_cell(hidden_only, "total").source = "def total(n):\n    return 6 if n == 3 else 0"
     old_format = nbformat.writes(nbformat.convert(copy.deepcopy(full), 3), version=3).encode("utf-8")
@@ -72,7 +80,7 @@ def _submissions(grader) -> dict:
         "t11": raw(cp932),
         "t12": writer(_prepend(copy.deepcopy(full), "total", "for _ in range(40):\n    print('出力' * 20000)")),
         "t13": extra_file,
-        "t14": writer(_prepend(_prepend(copy.deepcopy(full), "total", "import time\ntime.sleep(1)"), "mean", "time.sleep(60)")),
+        "t14": writer(slow()),
         "t15": writer(hidden_only),
     }
 

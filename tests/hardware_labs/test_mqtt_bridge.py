@@ -52,6 +52,8 @@ def test_payload_fields(mosquitto, tmp_path):
 
 
 def test_spool_keeps_readings_while_broker_down(mosquitto, tmp_path):
+    # A persistent session, so the broker queues what the bridge sends before the subscriber is back.
+    subscriber = LiveSubscriber(mosquitto.url, client_id="down-sub", persistent=True).start()
     mosquitto.stop()
     bridge = MqttBridge(mosquitto.url, spool_path=tmp_path / "spool.sqlite", backoff_max=0.2).start()
     for sequence in range(50):
@@ -61,10 +63,10 @@ def test_spool_keeps_readings_while_broker_down(mosquitto, tmp_path):
     assert not bridge.connected
 
     mosquitto.start()
-    with LiveSubscriber(mosquitto.url) as subscriber:
-        assert bridge.wait_until_sent(timeout=30)
-        assert subscriber.wait_for(50, timeout=20)
+    assert bridge.wait_until_sent(timeout=30)
+    assert subscriber.wait_for(50, timeout=20)
     bridge.stop()
+    subscriber.stop()
     assert list(subscriber.frame()["sequence"]) == list(range(50))
 
 

@@ -102,3 +102,11 @@ def test_duplicates_and_export(tmp_path: Path, capsys) -> None:
     assert "田中 建" in duplicates
     assert status == 0
     assert (tmp_path / "s.xlsx").is_file()
+
+
+def test_hub_import_needs_token(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("KENSHU_TEST_HUB_TOKEN", raising=False)
+    status, _, err = _run(capsys, "attendance", "import-hub", "--hub-url", "http://127.0.0.1:9", "--course-id", "c1",
+                          "--token-env", "KENSHU_TEST_HUB_TOKEN", "--db", str(tmp_path / "a.sqlite"))
+    assert status == 2
+    assert "KENSHU_TEST_HUB_TOKEN" in err

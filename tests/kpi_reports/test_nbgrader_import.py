@@ -58,12 +58,13 @@ def make_gradebook(tmp_path: Path, empty_gradebook: Path):
     return make
 
 
+# Timestamps in UTC, as nbgrader stores them: 06:00 UTC is 15:00 in Japan on the same day.
 SUBMISSIONS = [
-    ("01", "s01", dt.datetime(2026, 6, 4, 15, 0)),
-    ("02", "s01", dt.datetime(2026, 6, 19, 9, 0)),
-    ("01", "s05", dt.datetime(2026, 6, 4, 16, 0)),
-    ("03", "s05", dt.datetime(2026, 7, 2, 16, 0)),
-    ("02", "s05", dt.datetime(2026, 6, 25, 10, 0)),
+    ("01", "s01", dt.datetime(2026, 6, 4, 6, 0)),
+    ("02", "s01", dt.datetime(2026, 6, 19, 1, 0)),
+    ("01", "s05", dt.datetime(2026, 6, 4, 7, 0)),
+    ("03", "s05", dt.datetime(2026, 7, 2, 7, 0)),
+    ("02", "s05", dt.datetime(2026, 6, 25, 1, 0)),
 ]
 
 
@@ -137,6 +138,19 @@ def test_evidence_window_configurable(tmp_path: Path, db, roster, make_gradebook
     assert "s01" not in same_day  # s01 submitted 02 on the day after the second session, so with no days after only one session counts
     assert week["s05"] == 3
     assert disabled == []
+
+
+def test_submission_day_in_plan_time_zone(db, roster, make_gradebook) -> None:
+    # 20:00 UTC on 3 June is 05:00 on 4 June in Japan, the first session day.
+    url = make_gradebook([("01", "s01", dt.datetime(2026, 6, 3, 20, 0)), ("02", "s01", dt.datetime(2026, 6, 18, 3, 0))])
+    import_nbgrader_submissions(url, course_id=COURSE_ID, db=db, course=roster)
+    tokyo = _plan(days_after=0)
+    utc = tokyo.model_copy(update={"rules": tokyo.rules.model_copy(update={"time_zone": "UTC"})})
+    with db() as session:
+        in_tokyo = {item.trainee_key: item.attended for item in counted_trainees(session, tokyo)}
+        in_utc = {item.trainee_key: item.attended for item in counted_trainees(session, utc)}
+    assert in_tokyo["s01"] == 2
+    assert "s01" not in in_utc
 
 
 def test_sheet_absent_wins_over_submission(tmp_path: Path, db, roster, make_gradebook) -> None:

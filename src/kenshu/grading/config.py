@@ -47,8 +47,9 @@ def render_nbgrader_config(spec: CourseSpec, assignments: list[str]) -> str:
         "c.Execute.interrupt_on_timeout = True",
         "# Kernels run on 127.0.0.1; this hides ipykernel's start-up warning about unencrypted TCP.",
         "c.Execute.extra_arguments = ['--IPKernelApp.log_level=ERROR']",
-        "# Submission times are shown in Japan time; nbgrader stores them as UTC.",
-        "c.Exchange.timezone = 'Asia/Tokyo'",
+        # NOTE: Exchange.timezone stays UTC. With 'Asia/Tokyo', nbgrader 0.9.6 writes "JST" into
+        # timestamp.txt and its parse_utc reads that name back as UTC, nine hours off.
+        # Due dates from course.yml are converted from JST to UTC instead (kenshu.grading.late).
         "c.AssignLatePenalties.plugin_class = 'kenshu.grading.late.JstLatePenalty'",
         f"c.JstLatePenalty.penalty_method = {spec.grading.late_penalty.rule!r}",
         f"c.JstLatePenalty.percent_per_day = {float(spec.grading.late_penalty.percent)!r}",

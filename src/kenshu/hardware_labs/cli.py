@@ -159,6 +159,9 @@ def run_bridge(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     _stop_on_sigterm(stop)
+    # NOTE: reading, parsing and publishing share one Python process (one core
+    # under the GIL), so a fast stream on a busy machine overflows the serial
+    # buffer before the spool sees it. The parser counts those lines as gaps.
     stop_reader = threading.Thread(target=lambda: (stop.wait(), sensor.close()), daemon=True)
     stop_reader.start()
     try:

@@ -27,6 +27,7 @@ from kenshu.hardware_labs.protocol import MAX_LINE_BYTES, LineParser, ProtocolSt
 logger = logging.getLogger(__name__)
 
 DEFAULT_BAUDRATE = 115200
+EMPTY_READS_BEFORE_LOST = 5
 
 
 def _group_name(path: str) -> str:
@@ -125,6 +126,7 @@ class SerialSensor:
         self._buffer = bytearray()
         self._closed = threading.Event()
         self._opened_once = False
+        self._empty_reads = 0
         self._gave_up = False
 
     # -- opening and closing ------------------------------------------------
@@ -212,6 +214,7 @@ class SerialSensor:
                 logger.info("reopening %s, attempt %d failed (%s); next try in %.1f s", self.port, attempt, error.key, delay)
             else:
                 self.reconnects += 1
+                self._empty_reads = 0
                 logger.warning("serial port %s is back after %d attempt(s)", self.port, attempt)
                 return True
             if self.give_up_after is not None and time.monotonic() - started >= self.give_up_after:
@@ -234,8 +237,22 @@ class SerialSensor:
                 return None
         try:
             waiting = self._serial.in_waiting
-            return self._serial.read(max(1, min(waiting, 4096)))
-        except (serial.SerialException, OSError, TypeError, AttributeError) as error:
+            chunk = self._serial.read(max(1, min(waiting, 4096)))
+        except serial.SerialException as error:
+            # pyserial reports "readiness to read but returned no data" both for a
+            # device that is gone and, once in a while, for a pseudo-terminal whose
+            # buffer overflowed. Only a repeated empty read counts as unplugged.
+            self._empty_reads += 1
+            if "returned no data" in str(error) and self._empty_reads < EMPTY_READS_BEFORE_LOST:
+                time.sleep(0.01)
+                return b""
+            if self._closed.is_set():
+                return None
+            self._lost(error)
+            if not self.reconnect:
+                return None
+            return b""
+        except (OSError, TypeError, AttributeError) as error:
             # TypeError/AttributeError: pyserial reads from a file descriptor
             # that close() from another thread has just released.
             if self._closed.is_set():
@@ -244,6 +261,9 @@ class SerialSensor:
             if not self.reconnect:
                 return None
             return b""
+        if chunk:
+            self._empty_reads = 0
+        return chunk
 
     def read(self, timeout: float | None = None) -> Reading | None:
         """Return the next good reading, or ``None`` when *timeout* seconds pass or the port is closed."""

@@ -12,9 +12,12 @@ get a stable symlink that follows the device, as udev's
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import os
+import struct
+import termios
 import threading
 import time
 import tty
@@ -42,6 +45,7 @@ SENSOR_FAULTS: dict[str, tuple[str, ...]] = {
 DEFAULT_RATES = {"env": 1.0, "current": 10.0, "vibration": 1000.0}
 LINE_PROBLEMS = ("checksum", "truncated", "garbled", "gap", "restart")
 MAX_PENDING_BYTES = 65536
+SLAVE_QUEUE_LIMIT = 3072
 
 
 class _EnvSource:
@@ -292,8 +296,41 @@ class SensorSimulator:
             if due > 0:
                 self._write(due, now)
                 due_total += due
+            else:
+                with self._lock:
+                    self._flush_pending()
             next_due = started + due_total / self.rate
-            self._stop.wait(max(0.0, min(next_due - time.monotonic(), 0.05)))
+            # Come back soon while bytes wait for the reader, as a UART drains its buffer.
+            longest = 0.002 if self._pending else 0.05
+            self._stop.wait(max(0.0, min(next_due - time.monotonic(), longest)))
+
+    def _flush_pending(self) -> None:
+        """Hand pending bytes to the pseudo-terminal, no more than the reader's input queue has room for.
+
+        Called with the lock held. The Linux pty discards bytes that the reader
+        has not taken in time, in the middle of lines, although the master's
+        write reported them as accepted. Keeping the slave's input queue below
+        SLAVE_QUEUE_LIMIT bytes (TIOCINQ) works like a board with a transmit
+        buffer and hardware flow control. Whole lines are dropped, and
+        counted, only when the board's own buffer is full.
+        """
+        if self._master is None or not self._pending:
+            return
+        try:
+            queued = struct.unpack("i", fcntl.ioctl(self._slave, termios.TIOCINQ, b"\0\0\0\0"))[0]
+        except OSError:
+            queued = 0
+        room = SLAVE_QUEUE_LIMIT - queued
+        if room <= 0:
+            return
+        try:
+            written = os.write(self._master, self._pending[:room])
+        except BlockingIOError:
+            written = 0
+        except OSError as error:
+            logger.debug("write to %s failed: %s", self.path, error)
+            written = 0
+        del self._pending[:written]
 
     def _write(self, count: int, now: float) -> None:
         with self._lock:
@@ -307,16 +344,7 @@ class SensorSimulator:
                     continue
                 self._pending.extend(line)
                 sequences.append(sequence)
-            if self._master is None or not self._pending:
-                return
-            try:
-                written = os.write(self._master, self._pending)
-            except BlockingIOError:
-                written = 0
-            except OSError as error:
-                logger.debug("write to %s failed: %s", self.path, error)
-                written = 0
-            del self._pending[:written]
+            self._flush_pending()
             self.lines_written += len(sequences)
         if self.on_line is not None:
             stamp = time.time()

@@ -25,7 +25,7 @@ def _odd(value: int) -> int:
 
 
 class _Gradients(nn.Module):
-    """Sobel gradient magnitude and unsigned orientation bins (0 .. N_ORIENTATIONS - 1)."""
+    """Sobel gradient magnitude and unsigned orientation bins (0 .. 7, each 22.5 degrees wide)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,7 +40,7 @@ class _Gradients(nn.Module):
         gy = gradient[:, 1:2]
         magnitude = torch.sqrt(gx * gx + gy * gy + 1e-12)
         angle = torch.remainder(torch.atan2(gy, gx), math.pi)
-        index = torch.clamp(torch.floor(angle / math.pi * N_ORIENTATIONS), 0, N_ORIENTATIONS - 1)
+        index = torch.clamp(torch.floor(angle / math.pi * 8.0), 0.0, 7.0)
 
         # One channel per orientation, holding the magnitude where the gradient points that way.
         oriented = (index == self.bins).to(x.dtype) * magnitude

@@ -134,6 +134,8 @@ def fit_feature_baseline(images: np.ndarray, target: np.ndarray, *, random_state
         scoring="roc_auc",
         class_weight="balanced",
         max_iter=5000,
+        l1_ratios=(0.0,),
+        use_legacy_attributes=False,
     )
     classifier.fit(scaler.transform(features), target)
 
@@ -145,8 +147,9 @@ def fit_feature_baseline(images: np.ndarray, target: np.ndarray, *, random_state
         float(classifier.intercept_[0]),
     ).eval()
     seconds = time.perf_counter() - started
-    logger.info("feature baseline fitted in %.1f s, C=%s, %d features", seconds, classifier.C_[0], features.shape[1])
-    return FittedProgram(KIND_FEATURES, scorer, seconds, details={"C": float(classifier.C_[0]), "n_features": int(features.shape[1])})
+    chosen_c = float(np.ravel(classifier.C_)[0])
+    logger.info("feature baseline fitted in %.1f s, C=%s, %d features", seconds, chosen_c, features.shape[1])
+    return FittedProgram(KIND_FEATURES, scorer, seconds, details={"C": chosen_c, "n_features": int(features.shape[1])})
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -237,7 +240,7 @@ def fit_cnn(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total_loss += float(loss) * len(index)
+            total_loss += loss.item() * len(index)
         scheduler.step()
 
         # Validation after every epoch: the curves show overfitting, the best epoch is kept.

@@ -10,6 +10,7 @@ from kenshu.kpi_reports.duplicates import PossibleDuplicate, find_possible_dupli
 from kenshu.kpi_reports.events import add_company_event, set_value_added
 from kenshu.kpi_reports.export import export_course_sheet
 from kenshu.kpi_reports.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label, gregorian_year
+from kenshu.kpi_reports.hub_import import import_hub_activity
 from kenshu.kpi_reports.importer import ImportResult, RejectedRow, import_signin_sheet
 from kenshu.kpi_reports.kpi import attendance_by_trainee, compute_actuals, counted_trainees
 from kenshu.kpi_reports.nbgrader_import import import_nbgrader_submissions
@@ -39,6 +40,7 @@ __all__ = [
     "fiscal_year_bounds",
     "fiscal_year_label",
     "gregorian_year",
+    "import_hub_activity",
     "import_nbgrader_submissions",
     "import_signin_sheet",
     "load_plan",

@@ -104,6 +104,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_db(nbgrader)
     nbgrader.set_defaults(handler=_import_nbgrader)
 
+    hub = verbs.add_parser("import-hub", help=message("kpi.cli.hub_help"), description=message("kpi.cli.hub_help"))
+    hub.add_argument("--hub-url", required=True, metavar="URL", help=message("kpi.cli.hub_url_help"))
+    hub.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.course_id_help"))
+    hub.add_argument("--course", type=Path, metavar="DIR", help=message("kpi.cli.course_help"))
+    hub.add_argument("--token-env", default="JUPYTERHUB_API_TOKEN", metavar="NAME", help=message("kpi.cli.token_env_help"))
+    _add_db(hub)
+    hub.set_defaults(handler=_import_hub)
+
     duplicates = verbs.add_parser(
         "duplicates", help=message("kpi.cli.duplicates_help"), description=message("kpi.cli.duplicates_help")
     )
@@ -159,6 +167,19 @@ def _import_nbgrader(args: argparse.Namespace) -> int:
     from kenshu.kpi_reports.nbgrader_import import import_nbgrader_submissions
 
     result = import_nbgrader_submissions(args.gradebook, course_id=args.course_id, db=args.db, course=args.course)
+    _print_result(result)
+    return 0
+
+
+def _import_hub(args: argparse.Namespace) -> int:
+    import os
+
+    from kenshu.kpi_reports.hub_import import import_hub_activity
+
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise KenshuError("kpi.hub_no_token", variable=args.token_env)
+    result = import_hub_activity(args.hub_url, token=token, course_id=args.course_id, db=args.db, course=args.course)
     _print_result(result)
     return 0
 

@@ -75,6 +75,8 @@ def find_possible_duplicates(
     for trainee in trainees:
         by_company[trainee.company_id].append(trainee)
 
+    # NOTE: pairs are compared within each company, so the same person written
+    # under two company spellings that do not share a company key is not listed.
     found = []
     for company_id, group in by_company.items():
         for first, second in itertools.combinations(group, 2):

@@ -177,6 +177,8 @@ def _store_row(raw: RawRow, *, file: str, recorder: Recorder, roster: Roster | N
     elif outcome == "same":
         result.present += 1
     else:
+        # NOTE: the first record wins and there is no command to correct a stored
+        # record yet, so a corrected sheet cannot change a mark already imported.
         raise _RowError(
             message("kpi.reject_conflict", date=date, stored=STATUS_MARKS[Status(stored)], given=STATUS_MARKS[status])
         )

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,17 @@ from sqlalchemy.orm import Session
 from kenshu.kpi_reports.fiscal import fiscal_year, fiscal_year_bounds
 from kenshu.kpi_reports.normalise import Status
 from kenshu.kpi_reports.plan import KPI_IDS, Plan
-from kenshu.kpi_reports.store import Attendance, Company, CompanyEvent, Course, Submission, Trainee, TrainingSession, ValueAdded
+from kenshu.kpi_reports.store import (
+    Attendance,
+    Company,
+    CompanyEvent,
+    Course,
+    HubActivity,
+    Submission,
+    Trainee,
+    TrainingSession,
+    ValueAdded,
+)
 
 EVENT_KINDS = {"ai_iot_companies": "introduced", "ai_system_companies": "developed"}
 
@@ -72,8 +83,9 @@ def _required_sessions(share: float, sessions: int) -> int:
 def attended_sessions(session: Session, plan: Plan) -> dict[tuple[int, int], dict[int, str]]:
     """Return {(course row id, trainee row id): {session row id: evidence}} for every attended session.
 
-    The evidence is ``file:row`` of the sign-in sheet, or ``nbgrader:<assignment>``
-    of a submission within the plan's ``nbgrader_evidence`` window.
+    The evidence is ``file:row`` of the sign-in sheet, ``nbgrader:<assignment>``
+    of a submission within the plan's ``nbgrader_evidence`` window, or
+    ``hub:<hub URL>`` of JupyterHub activity within its ``hub_evidence`` window.
     """
     rules = plan.rules
     attended_values = {status.value for status in rules.attended_statuses}
@@ -89,23 +101,37 @@ def attended_sessions(session: Session, plan: Plan) -> dict[tuple[int, int], dic
         if status in attended_values:
             result[(course_id, trainee_id)][session_id] = f"{source_file}:{source_row}"
 
-    # 2. nbgrader submissions near a session day.
-    evidence = rules.nbgrader_evidence
-    if evidence.enabled:
-        sessions_by_course: dict[int, list[tuple[int, dt.date]]] = defaultdict(list)
-        for session_id, course_id, date in session.execute(select(TrainingSession.id, TrainingSession.course_id, TrainingSession.date)):
-            sessions_by_course[course_id].append((session_id, date))
-        query = select(Submission.course_id, Submission.trainee_id, Submission.assignment, Submission.timestamp).where(
-            Submission.timestamp.is_not(None)
-        )
-        for course_id, trainee_id, assignment, timestamp in session.execute(query):
-            day = timestamp.date()
+    # 2. nbgrader submissions and hub activity near a session day, where the sheet has no record.
+    sessions_by_course: dict[int, list[tuple[int, dt.date]]] = defaultdict(list)
+    for session_id, course_id, date in session.execute(select(TrainingSession.id, TrainingSession.course_id, TrainingSession.date)):
+        sessions_by_course[course_id].append((session_id, date))
+    zone = ZoneInfo(rules.time_zone)
+    evidence_sources = (
+        (
+            rules.nbgrader_evidence,
+            select(Submission.course_id, Submission.trainee_id, Submission.assignment, Submission.timestamp).where(
+                Submission.timestamp.is_not(None)
+            ),
+            "nbgrader:{}",
+        ),
+        (
+            rules.hub_evidence,
+            select(HubActivity.course_id, HubActivity.trainee_id, HubActivity.source_file, HubActivity.timestamp),
+            "hub:{}",
+        ),
+    )
+    for window, query, label in evidence_sources:
+        if not window.enabled:
+            continue
+        before, after = dt.timedelta(days=window.days_before), dt.timedelta(days=window.days_after)
+        for course_id, trainee_id, what, timestamp in session.execute(query):
+            day = timestamp.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
             for session_id, date in sessions_by_course.get(course_id, []):
-                if not (date - dt.timedelta(days=evidence.days_before) <= day <= date + dt.timedelta(days=evidence.days_after)):
+                if not (date - before <= day <= date + after):
                     continue
                 stored = recorded.get((session_id, trainee_id))
-                if stored is None or (stored == Status.ABSENT.value and evidence.overrides_absent):
-                    result[(course_id, trainee_id)].setdefault(session_id, f"nbgrader:{assignment}")
+                if stored is None or (stored == Status.ABSENT.value and window.overrides_absent):
+                    result[(course_id, trainee_id)].setdefault(session_id, label.format(what))
 
     return result
 

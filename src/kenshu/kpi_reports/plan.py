@@ -45,8 +45,6 @@ class EvidenceWindow(_Model):
     overrides_absent: bool = False
 
 
-NbgraderEvidence = EvidenceWindow
-
 
 class Rules(_Model):
     """Rules that turn attendance into the trainee count."""

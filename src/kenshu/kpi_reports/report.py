@@ -74,6 +74,11 @@ class ReportData:
                 nbgrader=self.text("kpi.report.rule_nbgrader", before=evidence.days_before, after=evidence.days_after)
                 if evidence.enabled
                 else "",
+            )
+            + (
+                self.text("kpi.report.rule_hub", before=rules.hub_evidence.days_before, after=rules.hub_evidence.days_after)
+                if rules.hub_evidence.enabled
+                else ""
             ),
             self.text("kpi.report.rule_companies"),
         ]

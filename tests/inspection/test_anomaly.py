@@ -1,0 +1,52 @@
+"""Good-parts-only training (異常検知): mode choice, threshold without defects, a painted defect found."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kenshu.datasets import make_press_parts, save_image_folder
+from kenshu.inspection import load_exported, train_inspector
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def good_only(tmp_path_factory: pytest.TempPathFactory):
+    data = make_press_parts(40, defect_ratio=0.0, image_size=64, random_state=11)
+    folder = tmp_path_factory.mktemp("good") / "parts"
+    save_image_folder(data, folder)
+    result = train_inspector(folder, out_dir=folder.parent / "out", random_state=0, **FAST)
+    return data, result
+
+
+def test_auto_mode_picks_anomaly(good_only) -> None:
+    _, result = good_only
+    assert result.mode == "anomaly"
+    assert result.kind == "anomaly"
+
+
+def test_threshold_bounds_false_alarms(good_only) -> None:
+    _, result = good_only
+    assert result.threshold.rule == "false_alarm"
+    assert result.threshold.n_defect == 0
+    assert math.isnan(result.threshold.recall)
+
+
+def test_painted_defect_scores_above_good(good_only) -> None:
+    data, result = good_only
+    inspector = load_exported(result.out_dir)
+    good = data.images[:8].astype(np.float32) / 255.0
+    painted = good.copy()
+    # A dark 10 x 10 blot in the middle of each part, like a stain or a dent.
+    painted[:, 27:37, 27:37] = 0.02
+    assert inspector.score(painted).min() > inspector.score(good).max()
+
+
+def test_report_without_defects(good_only) -> None:
+    _, result = good_only
+    text = result.report_path.read_text(encoding="utf-8")
+    assert "不良品がない" in text

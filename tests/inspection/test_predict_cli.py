@@ -1,0 +1,64 @@
+"""``kenshu inspect predict``: printed verdicts and the CSV, including an unreadable photo."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kenshu.cli import main
+
+
+@pytest.fixture
+def photos(press_folder: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for source in sorted((press_folder / "良品").glob("00[0-9][0-9].png"))[:2]:
+        shutil.copy(source, folder / source.name)
+    for source in sorted((press_folder / "不良品").glob("00[0-9][0-9].png"))[:2]:
+        shutil.copy(source, folder / f"ng_{source.name}")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_predict_writes_bom_csv(trained, photos: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "verdicts.csv"
+    status = main(["inspect", "predict", str(trained.out_dir), str(photos), "--csv", str(out)])
+    rows = _rows(out)
+    assert status == 1  # one photo could not be read
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert rows[0] == ["ファイル", "判定", "スコア", "しきい値", "エラー"]
+    assert len(rows) == 1 + 5
+
+
+def test_predict_csv_verdicts(trained, photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "verdicts.csv"
+    main(["inspect", "predict", str(trained.out_dir / "model.pt"), str(photos), "--csv", str(out)])
+    rows = {Path(row[0]).name: row for row in _rows(out)[1:]}
+    for name, row in rows.items():
+        if name == "broken.jpg":
+            continue
+        expected = "不良品" if float(row[2]) >= float(row[3]) else "良品"
+        assert row[1] == expected, name
+    assert rows["broken.jpg"][1] == ""
+    assert "broken.jpg" in rows["broken.jpg"][4]
+
+
+def test_predict_prints_each_photo(trained, photos: Path, tmp_path: Path, capsys) -> None:
+    main(["inspect", "predict", str(trained.out_dir), str(photos), "--csv", str(tmp_path / "v.csv")])
+    printed = capsys.readouterr().out
+    assert printed.count("スコア") == 4
+    assert "判定できません" in printed
+
+
+def test_predict_missing_model(tmp_path: Path, capsys) -> None:
+    status = main(["inspect", "predict", str(tmp_path / "nowhere"), str(tmp_path)])
+    assert status == 2
+    assert "見つかりません" in capsys.readouterr().err
