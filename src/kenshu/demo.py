@@ -21,7 +21,6 @@ from kenshu.paths import build_dir, project_root
 logger = logging.getLogger(__name__)
 
 DEFAULT_COURSE = Path("courses") / "sample_press"
-ATTENDED = ("present", "late", "left_early")
 
 
 @dataclass
@@ -72,28 +71,13 @@ def run_solutions(result_root: Path, assignments: list[str], templates: dict[str
     return metrics
 
 
-def _attendance(db: str | None, course_id: str, trainee_ids: list[str]) -> dict[str, tuple[int, int]]:
-    from sqlalchemy import select
+def _attendance(db: str | None, spec) -> dict[str, tuple[int, int]]:
+    """Return (sessions attended, sessions) per trainee, counted by the rules of kpi_reports/plan.yml."""
+    from kenshu.kpi_reports.kpi import attendance_by_trainee
+    from kenshu.kpi_reports.plan import load_plan
 
-    from kenshu.kpi_reports.store import Attendance, Course, TrainingSession, Trainee, open_store
-
-    make_session = open_store(db)
-    with make_session() as session:
-        course = session.scalar(select(Course).where(Course.course_id == course_id))
-        if course is None:
-            return {trainee_id: (0, 0) for trainee_id in trainee_ids}
-        total = len(course.sessions)
-        rows = session.execute(
-            select(Trainee.trainee_id, Attendance.status)
-            .join(Attendance.trainee)
-            .join(Attendance.session)
-            .where(TrainingSession.course_id == course.id)
-        ).all()
-    attended = {trainee_id: 0 for trainee_id in trainee_ids}
-    for trainee_id, status in rows:
-        if trainee_id in attended and status in ATTENDED:
-            attended[trainee_id] += 1
-    return {trainee_id: (count, total) for trainee_id, count in attended.items()}
+    counted = attendance_by_trainee(spec.course_id, db=db, plan=load_plan())
+    return {trainee.id: counted.get(trainee.id, (0, len(spec.sessions))) for trainee in spec.trainees}
 
 
 def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_year: int | None = None) -> DemoResult:
@@ -176,7 +160,7 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
                 print("     - " + str(rejected))
     imported = import_nbgrader_submissions(grader.config.CourseDirectory.db_url, course_id=spec.course_id, db=db, course=spec)
     print("   " + imported.summary())
-    result.attendance = _attendance(db, spec.course_id, trainee_ids)
+    result.attendance = _attendance(db, spec)
 
     # 8. Write the KPI report of the course's fiscal year.
     year = fiscal_year or fiscal_year_of(spec.sessions[0].date)
