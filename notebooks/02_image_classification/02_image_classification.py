@@ -61,8 +61,8 @@ y = data.target
 def surface_features(image):
     """Return statistics of the bright part surface in one image: dark spots (holes, stains) and fine texture.
 
-    The part is taken as the pixels brighter than the midpoint between the dark
-    background and the brightest metal; anything dark enclosed by it counts as a spot.
+    The part is the set of pixels brighter than the midpoint between the dark
+    background and the brightest metal. Anything dark enclosed by the part counts as a spot.
     """
     threshold = (np.percentile(image, 5) + np.percentile(image, 99)) / 2
     bright = ndimage.binary_opening(image > threshold)

@@ -91,8 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         verb.add_argument("course", type=Path, help=message("course.dir_help"))
         if name == "export":
             verb.add_argument("--out", type=Path, help=message("grade.out_help"))
-        if name == "autograde":
-            verb.add_argument("--workers", type=int, default=None, help=message("grade.workers_help"))
         else:
             verb.add_argument("--assignment", help=message("grade.assignment_help"))
+        if name == "autograde":
+            verb.add_argument("--workers", type=int, default=None, help=message("grade.workers_help"))
         verb.set_defaults(handler=handler)

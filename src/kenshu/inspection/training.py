@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import time
-import tracemalloc
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,9 +64,8 @@ class InspectionResult:
     model_size_bytes : int
     seconds_per_image : float
         Median time to score one image with ``model.pt`` on one CPU thread.
-    peak_memory_bytes : int
-        Peak of Python-allocated memory during training (tracemalloc; torch
-        tensors allocated in C++ are not included).
+    training_seconds : float
+        Wall-clock time from loading the photos to the chosen threshold.
     files : dict of str to Path
         Every file written, by role.
     """
