@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from nbgrader.api import Gradebook
 
 from kenshu.courses.spec import load_course_spec
 from kenshu.errors import CollectedErrors
+from kenshu.grading.export import export_grades
 from kenshu.grading.late import JstLatePenalty, as_utc_naive, days_late
 
 from .conftest import ASSIGNMENT, released_course, solved_notebook, submit, writer
@@ -83,3 +85,6 @@ def test_late_penalty_around_midnight_jst(tmp_path: Path, project_factory, monke
     feedback = {path.parent.parent.name: path.read_text(encoding="utf-8") for path in grader.feedback(ASSIGNMENT, list(SUBMITTED_AT))}
     assert "減点" not in feedback["t1"]
     assert "0.4 点を減点" in feedback["t2"]
+    table = export_grades(grader, tmp_path / "exports", list(results.values())).table.set_index("trainee_id")
+    assert table.loc["t3", "late_penalty"] == pytest.approx(0.8)
+    assert pd.isna(table.loc["t1", "late_penalty"])

@@ -97,6 +97,24 @@ def test_gradebook_holds_trainee_names(graded) -> None:
 
 
 
+def test_pass_rates_per_question(graded) -> None:
+    grader, _, _, results = graded
+    files = export_grades(grader, grader.root.parent / "exports", list(results.values()))
+    rates = files.pass_rates.set_index("question")
+    from_csv = pd.read_csv(files.pass_rates_csv, encoding="utf-8-sig")
+    sheet = pd.read_excel(files.xlsx, sheet_name="問題別正答率")
+
+    # Graded: t1 full, t2 partial (total only), t3 wrong, t5 raises in mean.
+    assert rates.loc["test_total", "graded"] == 4
+    assert rates.loc["test_total", "passed"] == 3
+    assert rates.loc["test_total", "rate"] == 75.0
+    assert rates.loc["test_mean", "rate"] == 25.0
+    assert "reflection" not in rates.index
+    assert list(from_csv.columns) == ["課題", "問題", "採点人数", "正答人数", "正答率(%)"]
+    assert sheet["正答率(%)"].tolist() == from_csv["正答率(%)"].tolist()
+    assert files.pass_rates_chart.read_bytes().startswith(b"\x89PNG")
+
+
 def test_regrade_after_resubmission_keeps_one_row(graded, tmp_path: Path) -> None:
     # Runs last in this module because it changes t3's grade.
     grader, _, _, _ = graded

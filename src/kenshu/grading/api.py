@@ -308,6 +308,8 @@ class CourseGrader:
 
     def _protect_root(self) -> None:
         """Make the nbgrader root (gradebook, source notebooks, submissions) private to its owner."""
+        # NOTE: only a grader running as root drops kernels to another uid. Run by an ordinary
+        # user, kernels keep that user's rights and only the time, memory and output limits apply.
         if os.geteuid() == 0:
             self.root.chmod(0o700)
 

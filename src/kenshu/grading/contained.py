@@ -4,10 +4,10 @@
   ``Execute`` preprocessor: it starts each kernel through
   ``kenshu.grading.launcher``, which applies the memory limit, hides the
   instructor's files and drops root.
-- ``ContainedExecute`` replaces ``Execute`` in ``Autograde.autograde_preprocessors``:
-  it adds a wall-clock limit for the whole notebook, a cap on the output one
-  notebook may keep, and grading after a kernel dies (the remaining cells are
-  marked failed instead of the whole notebook being lost).
+- ``ContainedExecute`` replaces ``Execute`` in ``Autograde.autograde_preprocessors``.
+  It adds a wall-clock limit for the whole notebook and a cap on the output
+  one notebook may keep. When the kernel dies, the remaining cells are marked
+  failed and the notebook is still graded, where stock nbgrader fails it.
 
 Both are switched on by ``contained_config``; an ``nbgrader autograde`` run
 without that configuration behaves exactly as stock nbgrader.

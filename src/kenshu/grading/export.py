@@ -15,7 +15,9 @@ from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("trainee_id", "name", "assignment", "status", "score", "max_score", "percent", "submitted_at", "reason", "problems")
+COLUMNS = (
+    "trainee_id", "name", "assignment", "status", "score", "max_score", "percent", "late_penalty", "submitted_at", "reason", "problems",
+)
 PASS_RATE_COLUMNS = ("assignment", "question", "graded", "passed", "rate")
 
 
@@ -61,6 +63,7 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
                         score=submission.score,
                         max_score=submission.max_score,
                         percent=round(100 * submission.score / submission.max_score, 1) if submission.max_score else None,
+                        late_penalty=submission.late_submission_penalty or None,
                         submitted_at=submission.timestamp,
                         reason=failure.reason if failure is not None and failure.reason else None,
                     )
