@@ -122,9 +122,12 @@ def _profile_one(course: Path, assignment: str, trainee: str) -> dict[str, float
     """Time one trainee's autograde through nbgrader's API; return wall seconds per phase.
 
     Kernel start is the time from the start of nbgrader's Execute step to
-    nbclient's ``on_notebook_start`` hook; cell execution is the sum over
-    cells of ``on_cell_execute`` to ``on_cell_executed``; the rest is
-    nbgrader's own work (sanitising, gradebook, copying, saving grades).
+    nbclient's ``on_notebook_start`` hook. The grader process waits for the
+    kernel in ``epoll.poll`` (cProfile's own time of that call); that wait
+    minus the kernel start is taken as cell execution, an estimate because
+    nbconvert's ``preprocess`` calls no per-notebook end hook and nbgrader's
+    Execute replaces ``on_cell_executed``. The rest is nbgrader's own work
+    in the grader process: sanitising, gradebook, copying, saving grades.
     """
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -145,12 +148,6 @@ def _profile_one(course: Path, assignment: str, trainee: str) -> dict[str, float
     def notebook_start(**_):
         marks["kernel start"] += time.perf_counter() - clock["execute"]
 
-    def cell_execute(**_):
-        clock["cell"] = time.perf_counter()
-
-    def cell_executed(**_):
-        marks["cell execution"] += time.perf_counter() - clock["cell"]
-
     grader = CourseGrader(load_course_spec(course))
     config = Config(grader.config)
     config.Autograde.autograde_preprocessors = [
@@ -160,8 +157,6 @@ def _profile_one(course: Path, assignment: str, trainee: str) -> dict[str, float
     for key, value in grader.config.get("Execute", {}).items():
         config.TimedExecute[key] = value
     config.TimedExecute.on_notebook_start = notebook_start
-    config.TimedExecute.on_cell_execute = cell_execute
-    config.TimedExecute.on_cell_executed = cell_executed
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     profiler = cProfile.Profile()
@@ -171,6 +166,8 @@ def _profile_one(course: Path, assignment: str, trainee: str) -> dict[str, float
     profiler.disable()
     total = time.perf_counter() - started
     stats = pstats.Stats(profiler)
+    waiting = sum(entry[2] for key, entry in stats.stats.items() if key[2] == "<method 'poll' of 'select.epoll' objects>")
+    marks["cell execution"] = max(0.0, waiting - marks["kernel start"])
     top = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:3]
     hot = ", ".join(f"{key[2]} {entry[2]:.1f} s" for key, entry in top)
     return {
@@ -187,8 +184,19 @@ def main() -> None:
     parser.add_argument("--trainees", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--modules", nargs="+", default=["01", "02", "03"])
+    parser.add_argument("--profile-only", action="store_true", help="prepare one trainee and print only the profile")
     options = parser.parse_args()
     os.environ["KENSHU_PROGRESS"] = "0"
+    if options.profile_only:
+        course = _prepare(Path(tempfile.mkdtemp(prefix="bench-autograde-")) / "project", 1, options.modules)
+        from kenshu.courses.spec import load_course_spec
+
+        for assignment in __import__("kenshu.grading.api", fromlist=["CourseGrader"]).CourseGrader(load_course_spec(course)).assignments:
+            profile = _profile_one(course, assignment, "b01")
+            hot = profile.pop("hot")
+            print(f"profile of one trainee's autograde of {assignment}: " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in profile.items()))
+            print(f"  largest own time in the grader process (cProfile): {hot}")
+        return
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
     project = scratch / "project"

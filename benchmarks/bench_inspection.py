@@ -176,7 +176,7 @@ def bench_ai4i(args) -> None:
         return lambda rows: model.predict_proba(np.column_stack([raw, product_type])[rows])[:, 1]
 
     def boosting():
-        model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.1, class_weight="balanced", random_state=0)
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, class_weight="balanced", random_state=0)
         model.fit(engineered[train], target[train])
         return lambda rows: model.predict_proba(engineered[rows])[:, 1]
 

@@ -43,18 +43,10 @@ from kenshu.plotting import use_japanese_font
 
 use_japanese_font()
 
-# Read N_SAMPLES consecutive accelerometer samples (one line each) from the simulated MPU6050 board.
-# A sequence gap (lines lost on a busy machine) would break the signal, so collection starts again after one.
+# Read N_SAMPLES accelerometer samples (one line each) from the simulated MPU6050 board.
 with SensorSimulator(sensor="vibration", fault=FAULT, rate=SAMPLE_RATE, random_state=RANDOM_STATE) as simulator:
     with SerialSensor(simulator.path) as sensor:
-        samples, last_sequence = [], None
-        for reading in sensor.readings(duration=300):
-            if last_sequence is not None and reading.sequence != last_sequence + 1:
-                samples = []
-            samples.append(reading.values["ax"])
-            last_sequence = reading.sequence
-            if len(samples) == N_SAMPLES:
-                break
+        samples = [reading.values["ax"] for reading in sensor.readings(max_readings=N_SAMPLES)]
         stats = sensor.stats
 ax_g = np.array(samples)
 frequencies = bearing_fault_frequencies(SHAFT_RPM)

@@ -31,14 +31,23 @@ AREAS = (
 )
 
 
-def _language_option(argv: Sequence[str]) -> str | None:
-    """Find ``--lang`` before parsing, so that help text is already in that language."""
-    for index, argument in enumerate(argv):
-        if argument == "--lang" and index + 1 < len(argv):
-            return argv[index + 1]
-        if argument.startswith("--lang="):
-            return argument.split("=", 1)[1]
-    return None
+def _take_language_option(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Remove ``--lang X`` from anywhere in *argv* and return X with the rest.
+
+    The option is read before parsing, so that help text is already in that
+    language, and it may follow any verb (``kenshu course check DIR --lang en``).
+    """
+    language = None
+    rest: list[str] = []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument == "--lang":
+            language = next(arguments, None)
+        elif argument.startswith("--lang="):
+            language = argument.split("=", 1)[1]
+        else:
+            rest.append(argument)
+    return language, rest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    set_language(_language_option(argv))
+    language, argv = _take_language_option(list(sys.argv[1:] if argv is None else argv))
+    if language is not None and language not in ("ja", "en"):
+        print(message("cli.unknown_language", value=language), file=sys.stderr)
+        return 2
+    set_language(language)
     parser = build_parser()
     args = parser.parse_args(argv)
 

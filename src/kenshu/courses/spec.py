@@ -168,17 +168,26 @@ class _Problems:
     def __init__(self, spec_path: Path, document: Any) -> None:
         self.spec_path = spec_path
         self.document = document
-        self.items: list[str] = []
+        self._found: list[tuple[int, int, str]] = []
+
+    @property
+    def items(self) -> list[str]:
+        """Return the problems in the order of their lines in course.yml."""
+        return [text for _, _, text in sorted(self._found)]
 
     def add(self, location: Sequence[str | int], key: str, **fields: object) -> None:
         line = _line_of(self.document, location)
-        self.items.append(
-            message(
+        self._found.append(
+            (
+                line or 0,
+                len(self._found),
+                message(
                 "spec.problem",
                 file=self.spec_path,
                 line=line if line is not None else "?",
                 key=_key_text(location),
                 text=message(key, **fields),
+                ),
             )
         )
 
@@ -195,9 +204,8 @@ def _read_yaml(spec_path: Path) -> Any:
         document = yaml.load(text)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise KenshuError(
-            "spec.yaml_syntax", path=spec_path, line=(mark.line + 1) if mark else "?", detail=str(error).splitlines()[0]
-        ) from None
+        detail = "\n    ".join(line for line in str(error).splitlines() if line.strip())
+        raise KenshuError("spec.yaml_syntax", path=spec_path, line=(mark.line + 1) if mark else "?", detail=detail) from None
     if not isinstance(document, CommentedMap):
         raise KenshuError("spec.not_a_mapping", path=spec_path)
     return document
