@@ -58,12 +58,18 @@ def test_demo_exits_cleanly(demo_run) -> None:
 
 def test_demo_summary_rows(demo_run) -> None:
     _, _, _, output = demo_run
-    assert "全問正解" in _row(output, "t1") and "4/7" in _row(output, "t1")
-    assert "途中まで" in _row(output, "t2") and "2/7" in _row(output, "t2")
-    assert "よくある誤答" in _row(output, "t3") and "0/7" in _row(output, "t3")
+    assert "全問正解" in _row(output, "t1")
+    assert "4/7*" in _row(output, "t1")
+    assert "途中まで" in _row(output, "t2")
+    assert "2/7*" in _row(output, "t2")
+    assert "よくある誤答" in _row(output, "t3")
+    assert "0/7 " in _row(output, "t3")
     assert "自動採点できず" in _row(output, "t4")
-    assert "途中でエラー" in _row(output, "t5") and "2/7" in _row(output, "t5")
+    assert "途中でエラー" in _row(output, "t5")
+    assert "2/7" in _row(output, "t5")
     assert "未提出" in _row(output, "t6")
+    assert "* 記述式の解答は講師の採点待ちです" in output
+    assert "cheating" not in output
 
 
 def test_demo_attendance_from_sheet(demo_run) -> None:

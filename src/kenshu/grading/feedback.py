@@ -2,10 +2,10 @@
 
 nbgrader's HTML feedback renders the autograded notebook, hidden tests
 included. This feedback is built from the gradebook and the outputs of the
-autograded notebook instead: for each graded cell its name, points and
-result, and for a failed test only the exception's name and message (the
-assertion message the instructor wrote). No cell source of a test cell, and
-no traceback (which quotes source lines), is ever put into the page.
+autograded notebook instead. Each graded cell shows its name, points and
+result. A failed test shows only the exception's name and message, which is
+the assertion message the instructor wrote. The page never contains the
+source of a graded cell or a traceback, because a traceback quotes source lines.
 """
 
 from __future__ import annotations

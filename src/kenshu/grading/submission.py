@@ -3,9 +3,9 @@
 nbgrader grades the notebook it finds under its source name, or gives zero.
 Trainees hand in renamed notebooks, notebooks saved by editors in cp932,
 notebooks in an old format, and folders with large data files. Here the
-submission is copied into the grader's scratch folder and each such case is
-repaired in the copy when that is safe, or rejected with a reason; the
-trainee's original under ``submitted/`` is never changed.
+submission is copied into the grader's scratch folder, and each such case is
+repaired in the copy when that is safe or rejected with a reason. The
+trainee's original under ``submitted/`` is not changed.
 
 Each finding is a ``Problem``: a code (``invalid_json``, ``renamed_notebook``
 …) and a message from the catalog, shown in the trainee's feedback.
