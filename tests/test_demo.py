@@ -69,7 +69,6 @@ def test_demo_summary_rows(demo_run) -> None:
     assert "2/7" in _row(output, "t5")
     assert "未提出" in _row(output, "t6")
     assert "* 記述式の解答は講師の採点待ちです" in output
-    assert "cheating" not in output
 
 
 def test_demo_attendance_from_sheet(demo_run) -> None:
