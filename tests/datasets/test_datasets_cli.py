@@ -45,7 +45,7 @@ def test_make_press_parts_rerun_same_bytes(tmp_path, capsys):
 
 
 def test_card_prints_counts_and_problems(tmp_path, capsys):
-    folder = shutil.copytree(FIXTURE, tmp_path / "tiles")
+    folder = shutil.copytree(FIXTURE, tmp_path / "tiles", ignore=shutil.ignore_patterns("dataset_card.*"))
     (folder / "MT_Crack" / "Imgs" / "broken.jpg").write_bytes(b"not a photo")
     status = main(["datasets", "card", str(folder)])
     output = capsys.readouterr().out
@@ -59,7 +59,7 @@ def test_card_prints_counts_and_problems(tmp_path, capsys):
 
 
 def test_card_dir_option(tmp_path, capsys):
-    folder = shutil.copytree(FIXTURE, tmp_path / "tiles")
+    folder = shutil.copytree(FIXTURE, tmp_path / "tiles", ignore=shutil.ignore_patterns("dataset_card.*"))
     status = main(["datasets", "card", str(folder), "--card-dir", str(tmp_path / "cards")])
     assert status == 0
     assert (tmp_path / "cards" / "dataset_card.md").is_file()

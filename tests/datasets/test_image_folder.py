@@ -408,7 +408,7 @@ def test_bad_option_names_value(tmp_path, option, value):
 
 
 def test_fixture_magnetic_tile(tmp_path):
-    folder = shutil.copytree(FIXTURE, tmp_path / "magnetic_tile")
+    folder = shutil.copytree(FIXTURE, tmp_path / "magnetic_tile", ignore=shutil.ignore_patterns("dataset_card.*"))
     data = load(folder, load_masks=True)
     counts = {name: int((data.class_index == i).sum()) for i, name in enumerate(data.class_names)}
     assert counts == {"MT_Blowhole": 8, "MT_Crack": 8, "MT_Free": 8}
