@@ -336,25 +336,6 @@ class CourseGrader:
             os.chown(folder, 0, group.gr_gid)
             folder.chmod(mode)
 
-    def inspect_submission(self, assignment: str, trainee_id: str) -> str | None:
-        """Return why the submitted notebooks of *trainee_id* cannot be graded, or None if they can.
-
-        nbgrader grades a notebook with no grade cells as zero without a word;
-        a trainee who saved an empty notebook deserves to be told instead.
-        """
-        submitted = self.root / "submitted" / trainee_id / assignment
-        for source_path in sorted((self.root / "source" / assignment).glob("*.ipynb")):
-            path = submitted / source_path.name
-            if not path.is_file():
-                return message("grading.reason.notebook_missing", notebook=source_path.name)
-            try:
-                notebook = nbformat.read(path, as_version=4)
-            except Exception as error:  # noqa: BLE001  (nbformat raises several JSON and schema errors)
-                return message("grading.reason.unreadable", notebook=path.name, detail=str(error).splitlines()[0][:200])
-            if not any("nbgrader" in cell.metadata for cell in notebook.cells):
-                return message("grading.reason.no_grade_cells", notebook=path.name)
-        return None
-
     @property
     def results_file(self) -> Path:
         """Return the file that keeps the last autograde outcome of each trainee, for exports."""
