@@ -25,7 +25,7 @@ DEFAULT_COURSE = Path("courses") / "sample_press"
 
 @dataclass
 class DemoResult:
-    """What the demo made: grades, attendance, metrics and the files written."""
+    """Outputs of one demo run: grades, attendance, metrics and the files written."""
 
     course_id: str
     cohort: dict[str, str]

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class BuildResult:
-    """What a build made: the assignments, and which files changed."""
+    """Outcome of one build: the assignments, and which files changed."""
 
     spec: CourseSpec
     root: Path
@@ -37,7 +37,7 @@ class BuildResult:
 
 
 def write_if_changed(path: Path, text: str, result: BuildResult) -> None:
-    """Write *text* to *path* unless the file already holds exactly that text."""
+    """Write *text* to *path* unless the file already contains exactly that text."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         result.unchanged.append(path)
         return

@@ -1,7 +1,7 @@
 """The data of a course's problem pair, made ready for the notebooks.
 
 A course names an image folder, a CSV file or a generator of kenshu.datasets.
-Folders and files are used where they are; a generator is run once into the
+Folders and files are used where they are. A generator is run once into the
 course's build folder, and running it again with the same parameters leaves
 the files untouched.
 """
@@ -28,7 +28,7 @@ GENERATORS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Where the notebooks find the course data, and how to read it."""
+    """Location of the course data for the notebooks, and the settings to read it."""
 
     kind: str
     path: Path

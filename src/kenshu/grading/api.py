@@ -2,9 +2,9 @@
 
 Each step of an instructor's round (generate, release, collect, autograde,
 feedback) is one method of ``CourseGrader``. nbgrader reports failures as a
-``success`` flag with a log; here a failure of the whole step raises
-KenshuError, and a failure for one trainee becomes a ``TraineeResult`` with
-the reason, so that the rest of the cohort is still graded.
+``success`` flag with a log. Here a failure of the whole step raises
+KenshuError. A failure for one trainee becomes a ``TraineeResult`` with the
+reason, so that the rest of the cohort is still graded.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config

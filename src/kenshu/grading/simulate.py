@@ -19,12 +19,12 @@ from kenshu.progress import progress
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
-# What each simulated trainee does, in the order the demo assigns them.
+# Kinds of simulated trainee, in the order the demo assigns them.
 COHORT_KINDS = ("full", "partial", "wrong", "empty", "raises", "absent")
 
 
 def solution_text(source: str) -> str:
-    """Return an answer cell's source as a trainee who solved it would leave it: the solution, no markers."""
+    """Return an answer cell's source as a trainee who solved it would leave it, without the solution markers."""
     lines = [line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS]
     return "\n".join(lines)
 
@@ -68,7 +68,12 @@ def simulate_submission(
         for cell in submission.cells
         if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
     ]
-    solved = len(answers) if kind in ("full", "raises") else math.ceil(len(answers) / 2) if kind == "partial" else 0
+    if kind in ("full", "raises"):
+        solved = len(answers)
+    elif kind == "partial":
+        solved = math.ceil(len(answers) / 2)
+    else:
+        solved = 0
 
     for index, cell in enumerate(answers):
         grade_id = _grade_id(cell)

@@ -213,7 +213,9 @@ def choose_threshold(
     recall = (defect.size - misses) / defect.size if defect.size else math.nan
     false_alarm_rate = false_alarms / good.size if good.size else math.nan
     rate = defect.size / score_array.size if defect_rate is None else float(defect_rate)
-    set_aside = 1000.0 * ((rate * recall if defect.size else 0.0) + ((1.0 - rate) * false_alarm_rate if good.size else 0.0))
+    defects_set_aside = rate * recall if defect.size else 0.0
+    good_set_aside = (1.0 - rate) * false_alarm_rate if good.size else 0.0
+    set_aside = 1000.0 * (defects_set_aside + good_set_aside)
     return ThresholdChoice(
         threshold=threshold,
         rule=rule,
