@@ -101,6 +101,8 @@ def _probe(path):
 PROBE = {{name: _probe(path) for name, path in {paths!r}.items()}}
 PROBE["scratch"] = [path for path in glob.glob("/tmp/kenshu-autograde-*/**", recursive=True) if "job-t2" in path]
 PROBE["uid"] = os.getuid()
+PROBE["threads"] = os.environ.get("OMP_NUM_THREADS")
+PROBE["font_lists"] = glob.glob(os.path.join(os.environ.get("MPLCONFIGDIR", "/nonexistent"), "fontlist-*.json"))
 print("KENSHU_PROBE " + json.dumps(PROBE))
 '''
 
@@ -141,3 +143,27 @@ def test_trainee_code_reads_nothing_private(tmp_path: Path, project_factory, mon
     assert probe["other_autograded"] != "read"
     assert not probe["inbound"].startswith("listed")
     assert probe["scratch"] == []
+
+
+@needs_root
+def test_sandboxed_kernel_environment(tmp_path: Path, project_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers share the cores between their kernels, and each kernel starts with matplotlib's font list."""
+    from kenshu.grading.parallel import kernel_threads
+
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    grader = released_course(tmp_path, project_factory, trainees=2)
+    snooper = solved_notebook(grader, "full")
+    cell = answer_cell(snooper, "total")
+    cell.source = PROBE.format(paths={}) + "\n" + cell.source
+    submit(grader, "t1", tmp_path / "homes", writer(snooper))
+    submit(grader, "t2", tmp_path / "homes", writer(solved_notebook(grader, "full")))
+    grader.collect(ASSIGNMENT)
+    results = {result.trainee_id: result for result in grader.autograde(ASSIGNMENT, workers=2)}
+
+    graded = nbformat.read(grader.root / "autograded" / "t1" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    text = "".join(output.get("text", "") for output in answer_cell(graded, "total").outputs)
+    probe = json.loads(text.split("KENSHU_PROBE ", 1)[1].splitlines()[0])
+
+    assert results["t1"].score == 4
+    assert probe["threads"] == str(kernel_threads(2))
+    assert len(probe["font_lists"]) == 1

@@ -28,7 +28,7 @@ from kenshu.courses.spec import CourseSpec
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.grading.config import MANIFEST_FILENAME, exchange_root, load_nbgrader_config, nbgrader_root
-from kenshu.grading.contained import Limits
+from kenshu.grading.contained import Limits, build_matplotlib_cache
 from kenshu.paths import build_dir
 from kenshu.progress import progress_bar
 
@@ -219,6 +219,10 @@ class CourseGrader:
         try:
             template = parallel.snapshot_gradebook(self.root, scratch)
             jobs = [self._job(assignment, trainee_id, scratch, template, limits) for trainee_id in to_grade]
+            matplotlib_cache = build_matplotlib_cache(scratch / "matplotlib") if os.geteuid() == 0 and jobs else None
+            for job in jobs:
+                job.kernel_threads = parallel.kernel_threads(workers)
+                job.matplotlib_cache = str(matplotlib_cache or "")
             notebooks = max(1, len(list((self.root / "source" / assignment).glob("*.ipynb"))))
             hard_timeout = notebooks * (limits.notebook_timeout + limits.cell_timeout) + parallel.WORKER_GRACE_SECONDS
 

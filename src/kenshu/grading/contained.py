@@ -16,7 +16,9 @@ without that configuration behaves exactly as stock nbgrader.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout
 OUTPUT_CAP_MARKER = "[kenshu:output-capped]"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class ContainedKernelManager(AsyncKernelManager):
     pid_file = Unicode("", help="file the launcher appends the kernel's process id to").tag(config=True)
     hide_paths = List(Unicode(), help="folders covered by an empty mount inside the kernel").tag(config=True)
     expose_paths = List(Unicode(), help="folders kept reachable inside the kernel").tag(config=True)
+    threads = Integer(0, help="threads numerical libraries in the kernel may start (0: their default)").tag(config=True)
+    matplotlib_cache = Unicode("", help="folder whose matplotlib font list is copied to a sandboxed kernel").tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """Return the kernel command with the launcher and its options in front."""
@@ -101,6 +107,10 @@ class ContainedKernelManager(AsyncKernelManager):
             launcher += ["--hide", path]
         for path in self.expose_paths:
             launcher += ["--expose", path]
+        if self.threads:
+            launcher += ["--threads", str(self.threads)]
+        if self.matplotlib_cache:
+            launcher += ["--matplotlib-cache", self.matplotlib_cache]
         return launcher + ["--"] + command
 
 
@@ -165,8 +175,16 @@ def contained_config(
     pid_file: Path,
     hide: list[Path],
     expose: list[Path],
+    threads: int = 0,
+    matplotlib_cache: Path | None = None,
 ) -> Config:
-    """Return a copy of *config* in which nbgrader autogrades with ``ContainedExecute`` and contained kernels."""
+    """Return a copy of *config* in which nbgrader autogrades with ``ContainedExecute`` and contained kernels.
+
+    *threads* sizes the kernel's numerical thread pools (0 leaves the
+    libraries' default); *matplotlib_cache* is a folder holding a built
+    matplotlib font list for sandboxed kernels, whose configuration folder
+    starts empty.
+    """
     contained = Config(config)
     stock = list(contained.Autograde.get("autograde_preprocessors", []))
     if not stock:
@@ -191,4 +209,29 @@ def contained_config(
     contained.ContainedKernelManager.pid_file = str(pid_file)
     contained.ContainedKernelManager.hide_paths = [str(path) for path in hide]
     contained.ContainedKernelManager.expose_paths = [str(path) for path in expose]
+    contained.ContainedKernelManager.threads = threads
+    contained.ContainedKernelManager.matplotlib_cache = str(matplotlib_cache) if matplotlib_cache else ""
     return contained
+
+
+def build_matplotlib_cache(folder: Path) -> Path | None:
+    """Build matplotlib's font list in *folder* with this Python; return the folder, or None on failure.
+
+    A sandboxed kernel starts with an empty matplotlib configuration folder
+    and would otherwise rebuild the font list (about a second) in every
+    notebook it grades.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "MPLCONFIGDIR": str(folder)}
+    try:
+        subprocess.run(
+            [sys.executable, "-c", "import matplotlib.font_manager"],
+            env=environment,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        logger.warning("matplotlib font cache not built in %s: %s", folder, error)
+        return None
+    return folder if any(folder.glob("fontlist-*.json")) else None

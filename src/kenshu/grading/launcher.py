@@ -18,7 +18,11 @@ the kernel process itself (not the grader) gets the limits. In order:
    kernel's working folder is given to ``--uid``, the connection file is
    copied there, and the process drops to that uid with no supplementary
    groups and ``no_new_privs`` (setuid programs such as ``su`` stop working).
-3. ``exec`` of the kernel command, so the kernel keeps this process id, which
+3. The kernel's environment: the number of threads numerical libraries
+   may start (so parallel workers do not oversubscribe the cores), and a
+   copy of the grader's matplotlib font cache in the kernel's private
+   configuration folder, so no kernel spends a second rebuilding it.
+4. ``exec`` of the kernel command, so the kernel keeps this process id, which
    is written to ``--pid-file`` for the grader to kill on a hard timeout.
 
 If the mount namespace cannot be made (no CAP_SYS_ADMIN), file permissions
@@ -118,6 +122,17 @@ def _move_connection_file(command: list[str], folder: Path, uid: int) -> list[st
     return command
 
 
+# Variables that size the thread pools of OpenMP, OpenBLAS, MKL and numexpr (torch reads OMP_NUM_THREADS).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _seed_matplotlib_cache(cache: Path, config_dir: Path) -> None:
+    """Copy matplotlib's font list from *cache* into *config_dir*, where the kernel's matplotlib looks first."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for font_list in cache.glob("fontlist-*.json"):
+        shutil.copyfile(font_list, config_dir / font_list.name)
+
+
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if "--" not in argv:
         raise SystemExit("usage: python -m kenshu.grading.launcher [options] -- KERNEL_CMD")
@@ -130,6 +145,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--pid-file", type=Path)
     parser.add_argument("--hide", type=Path, action="append", default=[])
     parser.add_argument("--expose", type=Path, action="append", default=[])
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--matplotlib-cache", type=Path)
     return parser.parse_args(argv[:split]), argv[split + 1 :]
 
 
@@ -153,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. Hide the instructor's files and drop root.
     if options.uid >= 0 and os.geteuid() == 0:
+        # Seeded before the mounts, which may cover the folder the cache comes from.
+        if options.matplotlib_cache is not None:
+            _seed_matplotlib_cache(options.matplotlib_cache, workdir / ".config" / "matplotlib")
         try:
             isolate_mounts(hide=options.hide, expose=[workdir, *options.expose], uid=options.uid)
         except OSError as error:
@@ -175,7 +195,11 @@ def main(argv: list[str] | None = None) -> None:
         os.setuid(options.uid)
         _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
-    # 3. Become the kernel.
+    # 3. Thread pools sized by the grader; the trainee's code may still change them.
+    if options.threads > 0:
+        os.environ.update({name: str(options.threads) for name in THREAD_VARIABLES})
+
+    # 4. Become the kernel.
     os.execvp(command[0], command)
 
 

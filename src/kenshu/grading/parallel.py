@@ -77,6 +77,8 @@ class Job:
     hide: list[str]
     expose: list[str]
     log_level: int = logging.WARNING
+    kernel_threads: int = 0
+    matplotlib_cache: str = ""
 
 
 @dataclass
@@ -228,6 +230,8 @@ def _run_job(job: Job) -> Outcome:
         pid_file=Path(job.job_dir) / "kernel.pids",
         hide=[Path(path) for path in job.hide],
         expose=[Path(path) for path in job.expose],
+        threads=job.kernel_threads,
+        matplotlib_cache=Path(job.matplotlib_cache) if job.matplotlib_cache else None,
     )
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     result = api.autograde(job.assignment, job.trainee_id, force=True, create=True)
@@ -373,6 +377,13 @@ def make_scratch_root() -> Path:
     scratch = Path(tempfile.mkdtemp(prefix="kenshu-autograde-"))
     scratch.chmod(0o711)
     return scratch
+
+
+def kernel_threads(workers: int) -> int:
+    """Return the threads each kernel's numerical libraries may use with *workers* kernels at once (0: no limit)."""
+    if workers <= 1:
+        return 0
+    return max(1, default_workers() // workers)
 
 
 def snapshot_gradebook(real_root: Path, scratch: Path) -> Path:
