@@ -64,7 +64,10 @@ def test_demo_summary_rows(demo_run) -> None:
     assert "2/7*" in _row(output, "t2")
     assert "よくある誤答" in _row(output, "t3")
     assert "0/7 " in _row(output, "t3")
-    assert "自動採点できず" in _row(output, "t4")
+    # An empty notebook is graded 0 as nbgrader grades it; the reason goes to the trainee's feedback.
+    assert "空のノートブック" in _row(output, "t4")
+    assert "0/7" in _row(output, "t4")
+    assert "自動採点できず" not in _row(output, "t4")
     assert "途中でエラー" in _row(output, "t5")
     assert "2/7" in _row(output, "t5")
     assert "未提出" in _row(output, "t6")

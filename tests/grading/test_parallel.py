@@ -17,7 +17,7 @@ from kenshu.grading.simulate import submit_simulated_cohort
 
 from .conftest import ASSIGNMENT, answer_cell, needs_root, released_course, solved_notebook, submit, writer
 
-COHORT = {"t1": "full", "t2": "partial", "t3": "wrong", "t4": "raises", "t5": "full", "t6": "partial"}
+COHORT = {"t1": "full", "t2": "partial", "t3": "wrong", "t4": "raises", "t5": "full", "t6": "partial", "t7": "empty"}
 
 
 def _gradebook_rows(db_url: str, course_id: str) -> dict:
@@ -46,7 +46,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, project_factory):
     copy_root = tmp_path_factory.mktemp("sequential") / "project"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KENSHU_HOME", str(root))
-        grader = released_course(root, project_factory, trainees=6)
+        grader = released_course(root, project_factory, trainees=7)
         submit_simulated_cohort(grader, ASSIGNMENT, COHORT, root / "homes")
         grader.collect(ASSIGNMENT)
         grader.apply_deadlines()
@@ -84,7 +84,10 @@ def test_parallel_scores_differ_by_kind(two_runs) -> None:
     assert scores["t1"] == 4
     assert scores["t2"] == 2
     assert scores["t3"] == 0
+    assert scores["t7"] == 0
     assert all(result.status == "ok" for result in results)
+    empty = next(result for result in results if result.trainee_id == "t7")
+    assert "no_grade_cells" in empty.problems
 
 
 PROBE = '''

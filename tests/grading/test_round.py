@@ -60,9 +60,11 @@ def test_round_scores_each_trainee_kind(graded) -> None:
     assert scores.loc["t2", "score"] == 2
     assert scores.loc["t3", "score"] == 0
     assert scores.loc["t5", "score"] == 2
-    assert results["t4"].status == "failed"
+    # An empty notebook is graded 0, as nbgrader grades it, with the reason for the trainee.
+    assert results["t4"].status == "ok"
+    assert results["t4"].score == 0
     assert "空のノートブック" in results["t4"].reason
-    assert scores.loc["t4", "status"] == "failed"
+    assert scores.loc["t4", "score"] == 0
     assert scores.loc["t6", "status"] == "not_submitted"
     assert results["t6"].status == "not_submitted"
 
@@ -77,7 +79,7 @@ def test_export_files_readable_in_japanese(graded) -> None:
     assert list(from_csv.columns[:4]) == ["受講者ID", "氏名", "課題", "状態"]
     assert list(from_xlsx.columns) == list(from_csv.columns)
     assert from_csv.loc[from_csv["受講者ID"] == "t6", "状態"].item() == "未提出"
-    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t4", "状態"].item() == "自動採点できず"
+    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t5", "得点"].item() == 2
 
 
 def test_feedback_written_for_graded_trainees(graded) -> None:
@@ -85,8 +87,10 @@ def test_feedback_written_for_graded_trainees(graded) -> None:
     graded_ids = [trainee for trainee, result in results.items() if result.status == "ok"]
     files = grader.feedback(ASSIGNMENT, graded_ids)
 
-    assert sorted(path.parent.parent.name for path in files) == ["t1", "t2", "t3", "t5"]
+    assert sorted(path.parent.parent.name for path in files) == ["t1", "t2", "t3", "t4", "t5"]
     assert all(path.read_text(encoding="utf-8").count("test_total") >= 1 for path in files)
+    empty = next(path for path in files if path.parent.parent.name == "t4")
+    assert "空のノートブック" in empty.read_text(encoding="utf-8")
 
 
 def test_gradebook_holds_trainee_names(graded) -> None:

@@ -79,15 +79,28 @@ def _error_message(cell: nbformat.NotebookNode) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-def _rows(notebook: nbformat.NotebookNode, grades: dict) -> list[FeedbackRow]:
+def _rows(source: nbformat.NotebookNode, autograded: nbformat.NotebookNode | None, grades: dict) -> list[FeedbackRow]:
+    """Return one row per grade cell of the *source* notebook, in its order.
+
+    The source gives the questions, so a cell the trainee deleted (or a whole
+    empty notebook) still appears with its score of 0. Only metadata is read
+    from the source, never a cell's code; error messages come from the
+    trainee's *autograded* notebook.
+    """
+    graded_cells = {}
+    for cell in autograded.cells if autograded is not None else []:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            graded_cells.setdefault(grade_id, cell)
+
     rows = []
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
+    for source_cell in source.cells:
+        meta = source_cell.metadata.get("nbgrader", {})
         if not meta.get("grade"):
             continue
         grade = grades.get(meta["grade_id"])
         max_points = meta.get("points", 0)
-        if meta.get("solution") and cell.cell_type == "markdown":
+        if meta.get("solution") and source_cell.cell_type == "markdown":
             kind = message("feedback.kind.written")
         elif meta.get("solution"):
             kind = message("feedback.kind.answer")
@@ -101,7 +114,9 @@ def _rows(notebook: nbformat.NotebookNode, grades: dict) -> list[FeedbackRow]:
             result, css, points = message("feedback.result.pass"), "pass", f"{score:g} / {max_points:g}"
         else:
             result, css, points = message("feedback.result.fail"), "fail", f"{(score or 0):g} / {max_points:g}"
-        rows.append(FeedbackRow(meta["grade_id"], kind, points, result, css, _error_message(cell) if css == "fail" else ""))
+        graded_cell = graded_cells.get(meta["grade_id"])
+        error = _error_message(graded_cell) if css == "fail" and graded_cell is not None else ""
+        rows.append(FeedbackRow(meta["grade_id"], kind, points, result, css, error))
     return rows
 
 
@@ -137,7 +152,8 @@ def render_feedback(grader, assignment: str, trainee_id: str, result) -> dict[st
             name = f"{submitted_notebook.name}.ipynb"
             path = autograded / name
             grades = {grade.name: grade for grade in submitted_notebook.grades}
-            rows = _rows(nbformat.read(path, as_version=4), grades) if path.is_file() else []
+            source = nbformat.read(grader.root / "source" / assignment / name, as_version=4)
+            rows = _rows(source, nbformat.read(path, as_version=4) if path.is_file() else None, grades)
             penalty = ""
             if submitted_notebook.late_submission_penalty:
                 penalty = message("feedback.late_penalty", points=f"{submitted_notebook.late_submission_penalty:g}")

@@ -122,7 +122,9 @@ def _check_cells(notebook: nbformat.NotebookNode, source: nbformat.NotebookNode,
     """Compare the grade cells of a submission with the source notebook, as nbgrader will repair them."""
     submitted_ids = _grade_ids(notebook)
     if not submitted_ids:
-        prepared.add("no_grade_cells", fatal=True, notebook=name)
+        # Graded all the same: nbgrader scores every missing grade cell 0, as a sequential
+        # `nbgrader autograde` does, so the gradebook stays equal to nbgrader's.
+        prepared.add("no_grade_cells", notebook=name)
         return
 
     source_cells = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in source.cells if cell.metadata.get("nbgrader", {}).get("grade_id")}
