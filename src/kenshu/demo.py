@@ -143,7 +143,8 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     _step(5, total, "demo.step_grade")
     for assignment in build.assignments:
         grader.collect(assignment)
-        outcomes = grader.autograde(assignment)
+    graded = grader.autograde_assignments(build.assignments)
+    for assignment, outcomes in graded.items():
         result.failures.extend(outcome for outcome in outcomes if outcome.status == "failed")
         grader.feedback(assignment, [outcome.trainee_id for outcome in outcomes if outcome.status == "ok"])
 

@@ -102,7 +102,7 @@ def _probe(path):
     except OSError as error:
         return type(error).__name__
 PROBE = {{name: _probe(path) for name, path in {paths!r}.items()}}
-PROBE["scratch"] = [path for path in glob.glob("/tmp/kenshu-autograde-*/**", recursive=True) if "job-t2" in path]
+PROBE["scratch"] = [path for path in glob.glob("/tmp/kenshu-autograde-*/**", recursive=True) if "-t2/" in path or path.endswith("-t2")]
 PROBE["uid"] = os.getuid()
 PROBE["threads"] = os.environ.get("OMP_NUM_THREADS")
 PROBE["font_lists"] = glob.glob(os.path.join(os.environ.get("MPLCONFIGDIR", "/nonexistent"), "fontlist-*.json"))

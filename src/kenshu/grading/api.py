@@ -200,9 +200,24 @@ class CourseGrader:
             One per trainee, in the order of *trainee_ids*; a failure for one
             trainee does not stop the others.
         """
+        return self.autograde_assignments([assignment], trainee_ids, workers=workers, limits=limits)[assignment]
+
+    def autograde_assignments(
+        self,
+        assignments: list[str],
+        trainee_ids: list[str] | None = None,
+        *,
+        workers: int | None = None,
+        limits: Limits | None = None,
+    ) -> dict[str, list[TraineeResult]]:
+        """Autograde several assignments in one pool of workers; return each assignment's results.
+
+        One pool keeps every worker busy until the last notebook of the
+        last assignment, where a pool per assignment would leave workers
+        idle at the end of each. The arguments are those of :meth:`autograde`.
+        """
         from kenshu.grading import parallel
 
-        submitted = set(self.api.get_submitted_students(assignment))
         trainee_ids = trainee_ids if trainee_ids is not None else [trainee.id for trainee in self.spec.trainees]
         limits = limits or Limits.from_spec(self.spec)
         workers = workers or parallel.default_workers()
@@ -211,28 +226,37 @@ class CourseGrader:
         self.apply_deadlines()
         self._protect_root()
 
-        results = {trainee_id: TraineeResult(trainee_id, assignment, "not_submitted") for trainee_id in trainee_ids if trainee_id not in submitted}
-        to_grade = [trainee_id for trainee_id in trainee_ids if trainee_id in submitted]
-        logger.info("autograding %s for %d trainee(s) in %d worker(s)", assignment, len(to_grade), workers)
+        results: dict[str, dict[str, TraineeResult]] = {}
+        to_grade: list[tuple[str, str]] = []
+        for assignment in assignments:
+            submitted = set(self.api.get_submitted_students(assignment))
+            results[assignment] = {
+                trainee_id: TraineeResult(trainee_id, assignment, "not_submitted") for trainee_id in trainee_ids if trainee_id not in submitted
+            }
+            to_grade += [(assignment, trainee_id) for trainee_id in trainee_ids if trainee_id in submitted]
+        logger.info("autograding %s: %d notebook set(s) in %d worker(s)", ", ".join(assignments), len(to_grade), workers)
 
         scratch = parallel.make_scratch_root()
         try:
             template = parallel.snapshot_gradebook(self.root, scratch)
-            jobs = [self._job(assignment, trainee_id, scratch, template, limits) for trainee_id in to_grade]
+            jobs = [self._job(assignment, trainee_id, scratch, template, limits) for assignment, trainee_id in to_grade]
             matplotlib_cache = build_matplotlib_cache(scratch / "matplotlib") if os.geteuid() == 0 and jobs else None
             for job in jobs:
                 job.kernel_threads = parallel.kernel_threads(workers)
                 job.matplotlib_cache = str(matplotlib_cache or "")
-            notebooks = max(1, len(list((self.root / "source" / assignment).glob("*.ipynb"))))
+            notebooks = max(
+                [len(list((self.root / "source" / assignment).glob("*.ipynb"))) for assignment in assignments] + [1]
+            )
             hard_timeout = notebooks * (limits.notebook_timeout + limits.cell_timeout) + parallel.WORKER_GRACE_SECONDS
 
-            with progress_bar(description=message("grading.progress", assignment=assignment), total=len(jobs), unit="人") as bar:
+            description = message("grading.progress", assignment=", ".join(assignments))
+            with progress_bar(description=description, total=len(jobs), unit="件") as bar:
                 failed = 0
 
                 def on_done(job: parallel.Job, outcome: parallel.Outcome) -> None:
                     nonlocal failed
-                    result = self._accept(assignment, job, outcome)
-                    results[job.trainee_id] = result
+                    result = self._accept(job.assignment, job, outcome)
+                    results[job.assignment][job.trainee_id] = result
                     failed += result.status == "failed"
                     bar.set_postfix_str(message("grading.progress_failed", count=failed))
                     bar.update(1)
@@ -241,14 +265,16 @@ class CourseGrader:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-        ordered = [results[trainee_id] for trainee_id in trainee_ids]
-        self._save_results(assignment, ordered)
+        ordered = {}
+        for assignment in assignments:
+            ordered[assignment] = [results[assignment][trainee_id] for trainee_id in trainee_ids]
+            self._save_results(assignment, ordered[assignment])
         return ordered
 
     def _job(self, assignment: str, trainee_id: str, scratch: Path, template: Path, limits: Limits):
         from kenshu.grading import parallel
 
-        job_dir = scratch / f"job-{trainee_id}"
+        job_dir = scratch / f"job-{assignment}-{trainee_id}"
         job_dir.mkdir()
         job_dir.chmod(0o711)
         return parallel.Job(

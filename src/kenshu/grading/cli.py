@@ -45,8 +45,9 @@ def _collect(args: argparse.Namespace) -> int:
 def _autograde(args: argparse.Namespace) -> int:
     grader = _grader(args)
     failed = 0
-    for assignment in _assignments(grader, args):
-        for result in grader.autograde(assignment, workers=args.workers):
+    graded = grader.autograde_assignments(_assignments(grader, args), workers=args.workers)
+    for assignment, results in graded.items():
+        for result in results:
             if result.status == "failed":
                 failed += 1
                 print(message("grade.autograde_failed", trainee=result.trainee_id, assignment=assignment, reason=result.reason))
