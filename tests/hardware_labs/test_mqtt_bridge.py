@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -87,6 +88,62 @@ def test_spool_survives_bridge_restart(mosquitto, tmp_path):
     assert sorted(subscriber.frame()["message_id"]) == list(range(1, 11))
 
 
+def test_restarted_bridge_sends_spool_before_new_readings(mosquitto, tmp_path):
+    spool = tmp_path / "spool.sqlite"
+    mosquitto.stop()
+    first = MqttBridge(mosquitto.url, spool_path=spool, client_id="b2", backoff_max=0.2).start()
+    for sequence in range(10):
+        first.submit(reading(sequence))
+    first.stop(flush_timeout=0.2)
+
+    mosquitto.start()
+    with LiveSubscriber(mosquitto.url) as subscriber:
+        with MqttBridge(mosquitto.url, spool_path=spool, client_id="b2") as second:
+            for sequence in range(10, 25):
+                second.submit(reading(sequence))
+            assert second.wait_until_sent(timeout=30)
+        assert subscriber.wait_for(25, timeout=20)
+    frame = subscriber.frame()
+    assert list(frame["message_id"]) == list(range(1, 26))
+    assert list(frame["sequence"]) == list(range(25))
+
+
+def test_readings_during_backlog_keep_order(mosquitto, tmp_path):
+    """Readings submitted while the spool drains after an outage are published after the backlog, once each."""
+    subscriber = LiveSubscriber(mosquitto.url, client_id="backlog-sub", persistent=True).start()
+    mosquitto.stop()
+    bridge = MqttBridge(mosquitto.url, spool_path=tmp_path / "spool.sqlite", max_inflight=5, backoff_max=0.2).start()
+    for sequence in range(300):
+        bridge.submit(reading(sequence))
+
+    mosquitto.start()
+    assert bridge.wait_connected(timeout=30)
+    for sequence in range(300, 600):
+        bridge.submit(reading(sequence))
+    assert bridge.wait_until_sent(timeout=60)
+    bridge.stop()
+    assert subscriber.wait_for(600, timeout=30)
+    subscriber.stop()
+    frame = subscriber.frame()
+    assert subscriber.duplicates == 0
+    assert list(frame["message_id"]) == list(range(1, 601))
+    assert list(frame["sequence"]) == list(range(600))
+    assert bridge.acknowledged == 600
+
+
+def test_submit_does_not_wait_for_broker(mosquitto, tmp_path):
+    """With the broker down, every reading is queued and spooled; none is published or dropped."""
+    mosquitto.stop()
+    bridge = MqttBridge(mosquitto.url, spool_path=tmp_path / "spool.sqlite", backoff_max=0.2).start()
+    for sequence in range(5000):
+        bridge.submit(reading(sequence % 1000))
+    assert bridge.submitted == 5000
+    assert bridge.pending == 5000
+    bridge.stop(flush_timeout=0)
+    assert bridge.published == 0
+    assert bridge.left_in_spool == 5000
+
+
 def test_no_loss_across_mosquitto_restart(mosquitto, tmp_path):
     """Readings from a simulator on a pty reach a subscriber exactly once, in order, across a restart."""
     subscriber = LiveSubscriber(mosquitto.url, client_id="restart-sub", persistent=True).start()
@@ -162,3 +219,54 @@ def test_payloads_frame_units_and_columns():
     assert frame.loc[0, "temperature"] == 21.5
     assert str(frame["timestamp"].dt.tz) == "UTC"
     assert json.dumps(list(frame.columns))
+
+
+def _openssl(*arguments: str, cwd) -> None:
+    subprocess.run(["openssl", *arguments], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def tls_mosquitto(tmp_path):
+    """A mosquitto with a TLS listener on 127.0.0.1, its certificate signed by a CA made here."""
+    import getpass
+    import shutil
+
+    from kenshu.hardware_labs.broker import free_port
+
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if shutil.which("openssl") is None or not os.path.exists(mosquitto):
+        pytest.skip("openssl or mosquitto not installed")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+             "-days", "2", "-subj", "/CN=kenshu-test-ca", cwd=tmp_path)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=127.0.0.1", cwd=tmp_path)
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "2", "-extfile", "san.ext", cwd=tmp_path)
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\ncafile {tmp_path / 'ca.crt'}\n"
+        f"certfile {tmp_path / 'server.crt'}\nkeyfile {tmp_path / 'server.key'}\nallow_anonymous true\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if broker_reachable(f"mqtt://127.0.0.1:{port}", timeout=0.2):
+            break
+        time.sleep(0.05)
+    yield f"mqtts://127.0.0.1:{port}", str(tmp_path / "ca.crt")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_bridge_over_tls(tls_mosquitto, tmp_path):
+    url, ca_certs = tls_mosquitto
+    with LiveSubscriber(url, ca_certs=ca_certs) as subscriber:
+        with MqttBridge(url, spool_path=tmp_path / "spool.sqlite", ca_certs=ca_certs, max_inflight=20) as bridge:
+            for sequence in range(300):
+                bridge.submit(reading(sequence))
+            assert bridge.wait_until_sent(timeout=30)
+        assert subscriber.wait_for(300, timeout=20)
+    assert bridge.connects == 1
+    assert list(subscriber.frame()["sequence"]) == list(range(300))

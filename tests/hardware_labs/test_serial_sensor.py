@@ -121,6 +121,7 @@ def test_permission_message_text():
     text = str(open_error("/dev/ttyUSB0", error))
     assert "usermod -aG" in text
     assert "/dev/ttyUSB0" in text
+    assert "権限がありません" in text
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch a child process to user nobody")

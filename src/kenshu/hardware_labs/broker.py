@@ -212,6 +212,9 @@ class MosquittoBroker:
             "log_type notice",
             "max_queued_messages 0",
             "max_inflight_messages 0",
+            # Send each small QoS 1 message at once instead of letting Nagle's
+            # algorithm hold it for the TCP acknowledgement of the previous one.
+            "set_tcp_nodelay true",
         ]
         if self.password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]

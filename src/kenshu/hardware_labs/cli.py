@@ -159,9 +159,12 @@ def run_bridge(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     _stop_on_sigterm(stop)
-    # NOTE: reading, parsing and publishing share one Python process (one core
-    # under the GIL), so a fast stream on a busy machine overflows the serial
-    # buffer before the spool sees it. The parser counts those lines as gaps.
+    # The main thread reads and parses the port; MqttBridge.submit only queues
+    # each reading for the sender thread, so SQLite and the broker never hold
+    # up the reader. NOTE: both threads share one Python process, which runs
+    # Python code on one core at a time (the GIL). If other work starves the
+    # process for longer than the board's buffer lasts, lines are lost before
+    # the bridge reads them, and the parser counts them as gaps.
     stop_reader = threading.Thread(target=lambda: (stop.wait(), sensor.close()), daemon=True)
     stop_reader.start()
     try:

@@ -14,6 +14,13 @@ MQTT client, reconnects with backoff and publishes the spool again from the
 oldest message, so the broker receives every reading in order. A reading whose
 acknowledgement was lost in the drop is published twice; subscribers drop the
 repeat by (``source``, ``message_id``), as `kenshu.hardware_labs.subscriber` does.
+
+Threads: `MqttBridge.submit` only encodes the payload and appends it to a
+queue, so the caller (the serial reader) never waits for SQLite or the
+network. One sender thread owns the spool and the paho client. It drives
+paho through its external-loop interface (``loop_read``, ``loop_write``,
+``loop_misc``), so acknowledgements, publishing and spool writes happen in
+one place without locks or a wake-up per message.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import collections
 import datetime
 import json
 import logging
+import os
+import select
 import socket
 import ssl
 import threading
@@ -40,6 +49,20 @@ from kenshu.hardware_labs.spool import Spool
 logger = logging.getLogger(__name__)
 
 TOPIC_PART_FORBIDDEN = set("/+#\0")
+
+# Rows read back from the spool at a time when it contains a backlog (after a
+# reconnect or a restart of the bridge).
+SPOOL_PAGE = 1000
+# Maximum sleep of the sender thread in seconds. paho sends keepalive pings
+# only from loop_misc, which must run more often than the keepalive interval.
+IDLE_WAIT = 0.25
+CONNECT_TIMEOUT = 10.0
+# Acknowledged rows are deleted from the spool in batches of this many, or
+# after this many seconds. Every SQLite transaction appends at least one page
+# to the write-ahead log, so a delete per acknowledgement would make SQLite
+# checkpoint (and fsync) the log several times a second.
+DELETE_BATCH = 500
+DELETE_INTERVAL = 0.05
 
 
 def build_topic(site: str, line: str, device_id: str, sensor: str) -> str:
@@ -95,6 +118,8 @@ class MqttBridge:
         Skip the check of the broker's host name (self-signed test brokers only).
     max_inflight
         Messages published but not yet acknowledged, at most.
+    keepalive
+        Seconds between MQTT keepalive pings when nothing else is sent.
     backoff_initial, backoff_max
         First and maximum wait in seconds between connection attempts.
     """
@@ -146,16 +171,29 @@ class MqttBridge:
         self.last_error: str | None = None
         self.left_in_spool = 0
 
-        self._client: mqtt.Client | None = None
-        self._connected = threading.Event()
-        self._dropped = threading.Event()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._acks: collections.deque[tuple[mqtt.Client, int]] = collections.deque()
+        # Shared between submit() and the sender thread. deque.append and
+        # popleft are atomic, and the sender is the only consumer.
+        self._topics: dict[tuple[str, str], str] = {}
         self._incoming: collections.deque[tuple[str, str]] = collections.deque()
-        self._inflight: dict[int, int] = {}
-        self._last_sent = 0
+        self._storing = 0
+        self._sender_idle = False
+        # A pipe that submit() writes a byte to, to end the sender's select();
+        # created by start() and closed by stop().
+        self._wake_read = self._wake_write = -1
+        self._connected = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+        # Owned by the sender thread only.
+        self._client: mqtt.Client | None = None
+        self._dropped = False
+        self._outbox: collections.deque[tuple[int, str, str]] = collections.deque()
+        self._loaded_until = 0
+        self._spooled_until = self.spool.last_id()
+        self._inflight: dict[int, int] = {}
+        self._acked_mids: list[int] = []
+        self._acked_rows: list[int] = []
+        self._last_delete = time.monotonic()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -163,6 +201,9 @@ class MqttBridge:
         """Start the sender thread; it connects in the background and retries until stopped."""
         if self._thread is None:
             self._stop.clear()
+            self._wake_read, self._wake_write = os.pipe()
+            os.set_blocking(self._wake_read, False)
+            os.set_blocking(self._wake_write, False)
             self._thread = threading.Thread(target=self._run, name="mqtt-bridge", daemon=True)
             self._thread.start()
             logger.info("bridge %s publishing to %s", self.client_id, self.address.url)
@@ -174,15 +215,22 @@ class MqttBridge:
             return
         self.wait_until_sent(timeout=flush_timeout)
         self._stop.set()
-        self._wake.set()
+        self._wake()
         self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            logger.error("bridge sender thread did not stop within 10 s; the spool is closed under it")
         self._thread = None
         self._store_incoming()
-        self._drop_client()
         left = self.left_in_spool = self.spool.count()
         if left:
             logger.warning("bridge stopped with %d reading(s) still in the spool %s", left, self.spool.path)
         self.spool.close()
+        for descriptor in (self._wake_read, self._wake_write):
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass
+        self._wake_read = self._wake_write = -1
 
     def __enter__(self) -> MqttBridge:
         return self.start()
@@ -199,26 +247,31 @@ class MqttBridge:
 
     @property
     def pending(self) -> int:
-        """Readings not yet acknowledged by the broker (in the spool or about to be written to it)."""
-        return len(self._incoming) + self.spool.count()
+        """Readings queued or in the spool: not yet acknowledged, or acknowledged within the last `DELETE_INTERVAL` seconds."""
+        # Each reading is counted in at least one of the three places at every
+        # moment (sometimes in two), so the total never drops below the truth.
+        return len(self._incoming) + self._storing + self.spool.count()
 
     # -- input --------------------------------------------------------------
 
     def submit(self, reading: Reading) -> None:
-        """Queue *reading* for the spool; the sender thread stores it within milliseconds and publishes it."""
-        topic = build_topic(self.site, self.line, reading.device_id, reading.sensor)
+        """Queue *reading* for the spool; the sender thread stores it within milliseconds and publishes it.
+
+        Never blocks on SQLite or the network, so a serial reader that calls
+        it keeps draining the port while the broker is slow or down.
+        """
+        key = (reading.device_id, reading.sensor)
+        topic = self._topics.get(key)
+        if topic is None:
+            topic = self._topics[key] = build_topic(self.site, self.line, reading.device_id, reading.sensor)
         body = json.dumps(reading_payload(reading, source=self.client_id), ensure_ascii=False)
         self._incoming.append((topic, body))
         self.submitted += 1
-        self._wake.set()
-
-    def _store_incoming(self) -> None:
-        # One transaction for everything that arrived since the last pass: a
-        # commit per reading would cap the bridge at a few thousand readings/s.
-        batch = []
-        while self._incoming:
-            batch.append(self._incoming.popleft())
-        self.spool.extend(batch)
+        # Wake the sender only when it sleeps: a busy sender takes the whole
+        # queue on its next pass anyway, and a wake-up per reading costs more
+        # than encoding the reading.
+        if self._sender_idle:
+            self._wake()
 
     def run(self, readings: Iterable[Reading]) -> int:
         """Submit every reading from *readings* (for example a `SerialSensor`) and return how many."""
@@ -235,11 +288,78 @@ class MqttBridge:
     def wait_until_sent(self, *, timeout: float | None = None) -> bool:
         """Block until the spool is empty; return ``False`` if *timeout* seconds pass first."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._incoming or self.spool.count():
+        while self.pending:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
         return True
+
+    def _wake(self) -> None:
+        if self._wake_write < 0:
+            return
+        try:
+            os.write(self._wake_write, b"\0")
+        except (BlockingIOError, OSError):
+            # A full pipe wakes the sender anyway, and a closed one means it has stopped.
+            pass
+
+    def _sleep(self, timeout: float, client_socket: socket.socket | None = None) -> tuple[bool, bool]:
+        """Wait for a submit, a broker packet or *timeout*; return (socket readable, socket writable)."""
+        self._sender_idle = True
+        try:
+            # Check after raising the flag: a reading queued before it was
+            # raised did not wake us and must not wait for the timeout.
+            if self._incoming or self._stop.is_set():
+                timeout = 0.0
+            readable = [self._wake_read] if client_socket is None else [self._wake_read, client_socket]
+            writable = [client_socket] if client_socket is not None and self._client.want_write() else []
+            try:
+                ready_read, ready_write, _ = select.select(readable, writable, [], timeout)
+            except (OSError, ValueError):
+                # The client socket was closed during select, and the caller handles the drop.
+                return False, False
+        finally:
+            self._sender_idle = False
+        if self._wake_read in ready_read:
+            try:
+                os.read(self._wake_read, 65536)
+            except BlockingIOError:
+                pass
+        return client_socket in ready_read, client_socket in ready_write
+
+    # -- spool --------------------------------------------------------------
+
+    def _store_incoming(self) -> None:
+        # One transaction for everything that arrived since the last pass: a
+        # commit per reading would cap the bridge at a few thousand readings/s.
+        batch = []
+        while self._incoming:
+            # Count the reading as being stored before taking it off the
+            # queue, so that `pending` never misses it.
+            self._storing += 1
+            batch.append(self._incoming.popleft())
+        if not batch:
+            return
+        try:
+            ids = self.spool.extend(batch)
+        finally:
+            self._storing = 0
+        self._spooled_until = ids[-1]
+
+        # Publish fresh readings straight from memory when nothing older is
+        # waiting in the spool. Otherwise _fill_outbox reads them back in order.
+        if ids[0] == self._loaded_until + 1:
+            self._outbox.extend((message_id, topic, body) for message_id, (topic, body) in zip(ids, batch))
+            self._loaded_until = ids[-1]
+
+    def _fill_outbox(self) -> None:
+        # Skip the SELECT when every spooled row is already in the outbox or sent.
+        if self._outbox or self._loaded_until >= self._spooled_until:
+            return
+        rows = self.spool.pending(after_id=self._loaded_until, limit=SPOOL_PAGE)
+        if rows:
+            self._outbox.extend(rows)
+            self._loaded_until = rows[-1][0]
 
     # -- MQTT client --------------------------------------------------------
 
@@ -266,27 +386,32 @@ class MqttBridge:
         client.on_publish = self._on_publish
         return client
 
+    # The callbacks run in the sender thread, inside paho's loop_read/loop_write.
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if client is not self._client:
+            return
         if reason_code.is_failure:
             self.last_error = str(reason_code)
             logger.error("broker %s rejected the connection: %s", self.address.url, reason_code)
-            self._dropped.set()
+            self._dropped = True
         else:
             self._connected.set()
-        self._wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if client is self._client:
             self._connected.clear()
-            self._dropped.set()
-            self._wake.set()
+            self._dropped = True
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        # Runs in paho's network thread with paho's locks held: only hand over the id.
-        self._acks.append((client, mid))
-        self._wake.set()
+        if client is self._client:
+            self._acked_mids.append(mid)
 
     def _drop_client(self) -> None:
+        # Delete what the broker has acknowledged first, so that the next
+        # connection does not publish it again.
+        self._handle_acks()
+        self._delete_acknowledged()
         client, self._client = self._client, None
         self._connected.clear()
         if client is not None:
@@ -294,14 +419,29 @@ class MqttBridge:
                 client.disconnect()
             except (OSError, ValueError):
                 pass
-            client.loop_stop()
+            # Close the socket too: without a network thread, paho closes it
+            # only when the DISCONNECT packet was written out.
+            try:
+                client.loop_write()
+            except (OSError, ValueError):
+                pass
+            sock = client.socket()
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+        # Everything unacknowledged is still in the spool; the next
+        # connection publishes it again from the oldest row.
         self._inflight.clear()
-        self._acks.clear()
-        self._last_sent = 0
+        self._acked_mids.clear()
+        self._outbox.clear()
+        self._loaded_until = 0
 
     def _connect(self) -> bool:
         self._drop_client()
-        self._dropped.clear()
+        self._dropped = False
         client = self._new_client()
         self._client = client
         try:
@@ -311,13 +451,29 @@ class MqttBridge:
             self._client = None
             logger.info("broker %s not reachable: %s", self.address.url, error)
             return False
-        client.loop_start()
-        deadline = time.monotonic() + 10
-        while not self._connected.is_set() and not self._dropped.is_set() and time.monotonic() < deadline:
-            self._connected.wait(0.05)
+
+        # Run paho's loop here until CONNACK (or a rejection) arrives.
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while not self._connected.is_set() and not self._dropped and not self._stop.is_set():
+            if time.monotonic() >= deadline:
+                self.last_error = f"no CONNACK within {CONNECT_TIMEOUT:g} s"
+                break
+            self._store_incoming()
+            self._pump_network(wait=0.05)
         if not self._connected.is_set():
             self._drop_client()
             return False
+
+        # paho 2.2 leaves Nagle's algorithm on. A reading is one small packet,
+        # and waiting to merge it with the next one adds up to one delayed-ACK
+        # period (at least 40 ms on Linux) to its latency.
+        sock = client.socket()
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as error:
+                logger.debug("could not set TCP_NODELAY on the broker connection: %s", error)
+
         self.connects += 1
         left = self.spool.count()
         if left:
@@ -326,55 +482,102 @@ class MqttBridge:
             logger.info("connected to %s", self.address.url)
         return True
 
+    def _pump_network(self, *, wait: float) -> None:
+        """Wait up to *wait* seconds, then let paho read acknowledgements, write packets and send pings."""
+        client = self._client
+        sock = client.socket() if client is not None else None
+        if sock is None:
+            self._dropped = True
+            return
+        readable, _writable = self._sleep(wait, sock)
+
+        # A TLS socket can hold decrypted bytes that select() does not report.
+        pending = getattr(sock, "pending", None)
+        if readable or (pending is not None and pending() > 0):
+            rc = client.loop_read()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._note_network_error(rc)
+                return
+        if client.want_write():
+            rc = client.loop_write()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                self._note_network_error(rc)
+                return
+        rc = client.loop_misc()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            self._note_network_error(rc)
+
+    def _note_network_error(self, rc: int) -> None:
+        self.last_error = self.last_error or mqtt.error_string(rc)
+        self._connected.clear()
+        self._dropped = True
+
     # -- sender thread ------------------------------------------------------
 
     def _run(self) -> None:
         delay = self.backoff_initial
-        while not self._stop.is_set():
-            self._store_incoming()
-            if self._client is None or self._dropped.is_set():
-                if self._client is not None:
-                    self.disconnects += 1
-                    logger.warning("lost the connection to %s; spooling readings", self.address.url)
-                if self._connect():
-                    delay = self.backoff_initial
-                else:
-                    # Keep spooling what arrives while waiting for the next attempt.
-                    waited_until = time.monotonic() + delay
-                    while not self._stop.is_set() and time.monotonic() < waited_until:
-                        self._wake.wait(min(0.05, max(0.0, waited_until - time.monotonic())))
-                        self._wake.clear()
-                        self._store_incoming()
-                    delay = min(delay * 2, self.backoff_max)
-                continue
+        try:
+            while not self._stop.is_set():
+                self._store_incoming()
+                if self._client is None or self._dropped:
+                    if self._client is not None:
+                        self.disconnects += 1
+                        logger.warning("lost the connection to %s; spooling readings", self.address.url)
+                    if self._connect():
+                        delay = self.backoff_initial
+                    else:
+                        self._wait_before_retry(delay)
+                        delay = min(delay * 2, self.backoff_max)
+                    continue
 
-            self._wake.wait(0.05)
-            self._wake.clear()
-            self._handle_acks()
-            self._publish_pending()
+                self._publish_pending()
+                work_left = self._incoming or (self._outbox and len(self._inflight) < self.max_inflight)
+                wait = IDLE_WAIT if not self._acked_rows else DELETE_INTERVAL
+                self._pump_network(wait=0.0 if work_left else wait)
+                self._handle_acks()
+                if len(self._acked_rows) >= DELETE_BATCH or time.monotonic() - self._last_delete >= DELETE_INTERVAL:
+                    self._delete_acknowledged()
+        except Exception:  # logged here because no caller receives this thread's exceptions
+            logger.exception("bridge sender thread failed; readings stay in the spool %s", self.spool.path)
+            raise
+        finally:
+            self._drop_client()
+
+    def _wait_before_retry(self, delay: float) -> None:
+        # Keep spooling what arrives while waiting for the next attempt.
+        waited_until = time.monotonic() + delay
+        while not self._stop.is_set() and time.monotonic() < waited_until:
+            self._sleep(min(0.05, max(0.0, waited_until - time.monotonic())))
+            self._store_incoming()
 
     def _handle_acks(self) -> None:
-        done = []
-        while self._acks:
-            client, mid = self._acks.popleft()
-            if client is self._client and mid in self._inflight:
-                done.append(self._inflight.pop(mid))
-        if done:
-            self.spool.delete(done)
-            self.acknowledged += len(done)
+        if not self._acked_mids:
+            return
+        done = [self._inflight.pop(mid) for mid in self._acked_mids if mid in self._inflight]
+        self._acked_mids.clear()
+        self._acked_rows.extend(done)
+        self.acknowledged += len(done)
+
+    def _delete_acknowledged(self) -> None:
+        if self._acked_rows:
+            self.spool.delete(self._acked_rows)
+            self._acked_rows.clear()
+        self._last_delete = time.monotonic()
 
     def _publish_pending(self) -> None:
-        room = self.max_inflight - len(self._inflight)
-        if room <= 0 or self._client is None:
-            return
-        for message_id, topic, body in self.spool.pending(after_id=self._last_sent, limit=room):
-            info = self._client.publish(topic, _with_message_id(body, message_id), qos=1)
+        client = self._client
+        while client is not None and len(self._inflight) < self.max_inflight and not self._dropped:
+            self._fill_outbox()
+            if not self._outbox:
+                return
+            message_id, topic, body = self._outbox[0]
+            info = client.publish(topic, _with_message_id(body, message_id), qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 # The connection went away under us; _run reconnects and starts over from the spool.
-                self._dropped.set()
+                self._note_network_error(info.rc)
                 return
+            self._outbox.popleft()
             self._inflight[info.mid] = message_id
-            self._last_sent = message_id
             self.published += 1
 
 

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BAUDRATE = 115200
 EMPTY_READS_BEFORE_LOST = 5
+MAX_READ_BYTES = 65536
 
 
 def _group_name(path: str) -> str:
@@ -237,7 +238,10 @@ class SerialSensor:
                 return None
         try:
             waiting = self._serial.in_waiting
-            chunk = self._serial.read(max(1, min(waiting, 4096)))
+            # Read every byte the driver has buffered in one call. A
+            # pseudo-terminal loses bytes when its small buffer overflows, so
+            # the reader must not fall behind a fast board by reading in small pieces.
+            chunk = self._serial.read(max(1, min(waiting, MAX_READ_BYTES)))
         except serial.SerialException as error:
             # pyserial reports "readiness to read but returned no data" both for a
             # device that is gone and, once in a while, for a pseudo-terminal whose

@@ -78,15 +78,23 @@ class Spool:
         return [(int(row[0]), row[1], row[2]) for row in rows]
 
     def delete(self, ids: Iterable[int]) -> None:
-        """Remove the acknowledged messages *ids*."""
-        ids = list(ids)
-        if not ids:
+        """Remove the acknowledged messages *ids* in one transaction."""
+        ranges = _id_ranges(ids)
+        if not ranges:
             return
         with self._lock:
+            # Acknowledgements mostly arrive in publishing order, so a batch of
+            # ids collapses into a few ranges, each deleted by one statement.
             self._connection.execute("BEGIN")
-            cursor = self._connection.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in ids])
+            cursor = self._connection.executemany("DELETE FROM messages WHERE id BETWEEN ? AND ?", ranges)
             self._connection.execute("COMMIT")
             self._count -= cursor.rowcount
+
+    def last_id(self) -> int:
+        """Return the id of the newest message in the spool, or 0 when it is empty."""
+        with self._lock:
+            row = self._connection.execute("SELECT MAX(id) FROM messages").fetchone()
+        return int(row[0] or 0)
 
     def count(self) -> int:
         """Return the number of messages not yet acknowledged (kept in memory; COUNT(*) scans the table)."""
@@ -96,3 +104,14 @@ class Spool:
         """Close the database file."""
         with self._lock:
             self._connection.close()
+
+
+def _id_ranges(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Return the sorted distinct *ids* as (first, last) runs of consecutive numbers."""
+    ranges: list[tuple[int, int]] = []
+    for message_id in sorted(set(ids)):
+        if ranges and message_id == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], message_id)
+        else:
+            ranges.append((message_id, message_id))
+    return ranges
