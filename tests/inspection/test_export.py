@@ -97,3 +97,46 @@ def test_predict_files_match_arrays(parts, tmp_path: Path) -> None:
     assert [verdict.path for verdict in verdicts] == files
     assert np.allclose([verdict.score for verdict in verdicts], expected, atol=1e-5)
     assert [verdict.is_defect for verdict in verdicts] == list(expected >= model.threshold)
+
+
+def test_list_images_leaves_out_masks(tmp_path: Path) -> None:
+    from kenshu.inspection.export import list_images
+
+    pixels = np.zeros((8, 8), dtype=np.uint8)
+    for name in ["0001.png", "0001_mask.png", "0002.jpg", "0002.png", "0003.png", "lone_mask.png"]:
+        Image.fromarray(pixels).save(tmp_path / name)
+    listed = [path.name for path in list_images([tmp_path])]
+    # A mask needs its photo beside it; "lone_mask.png" has none, so it is a photo.
+    assert listed == ["0001.png", "0002.jpg", "0003.png", "lone_mask.png"]
+
+
+def test_ensemble_mean_of_logits_and_reload(parts, tmp_path: Path) -> None:
+    from scipy.special import expit, logit
+
+    from kenshu.inspection import combine_programs, fit_cnn
+
+    images, target = parts
+    features = fit_feature_baseline(images, target)
+    cnn = fit_cnn(images[:16], target[:16], images[16:], target[16:], epochs=2)
+    combined = combine_programs([features, cnn])
+    assert combined.kind == "ensemble"
+    assert combined.training_seconds == pytest.approx(features.training_seconds + cnn.training_seconds)
+
+    members = [np.clip(score_images(program.scorer, images), 1e-6, 1 - 1e-6) for program in (features, cnn)]
+    expected = expit((logit(members[0]) + logit(members[1])) / 2)
+    assert np.allclose(score_images(combined.scorer, images), expected, atol=1e-5)
+
+    _export(combined, images, target, tmp_path)
+    assert np.allclose(load_exported(tmp_path).score(images), expected, atol=1e-5)
+
+
+def test_ensemble_rejects_members(parts) -> None:
+    from kenshu.inspection import combine_programs
+
+    images, target = parts
+    features = fit_feature_baseline(images, target)
+    detector = fit_anomaly_detector(images[target == 0], memory_size=50)
+    with pytest.raises(ValueError, match="at least 2"):
+        combine_programs([features])
+    with pytest.raises(ValueError, match="only supervised"):
+        combine_programs([features, detector])

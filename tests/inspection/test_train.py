@@ -27,10 +27,15 @@ def _test_predictions(trained) -> tuple[list[str], np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     "name",
     ["model.pt", "model.json", "report.html", "metrics.json", "test_predictions.csv",
-     "confusion_matrix.png", "mistakes.png", "heat_maps.png", "learning_curves.png", "dataset_card.json"],
+     "confusion_matrix.png", "mistakes.png", "heat_maps.png", "dataset_card.json"],
 )
 def test_output_file_written(trained, name: str) -> None:
     assert (trained.out_dir / name).is_file()
+
+
+def test_learning_curves_only_for_cnn(trained) -> None:
+    # The report draws the training curves of the program kept; only the CNN, alone or combined, has epochs.
+    assert (trained.out_dir / "learning_curves.png").is_file() == (trained.kind in ("cnn", "ensemble"))
 
 
 def test_report_is_japanese(trained) -> None:
@@ -86,7 +91,7 @@ def test_reloaded_model_gives_test_scores(trained) -> None:
 
 
 def test_both_programs_compared(trained) -> None:
-    assert set(trained.candidates) == {"features", "cnn"}
+    assert set(trained.candidates) == {"features", "cnn", "ensemble"}
     assert trained.kind in trained.candidates
 
 

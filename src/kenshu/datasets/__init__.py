@@ -5,7 +5,8 @@ reproducibly from ``random_state``, ``load_*`` reads files.
 
 Images
     :func:`make_press_parts`, :func:`save_image_folder`,
-    :func:`load_image_folder`, :func:`train_validation_test_split`,
+    :func:`load_image_folder`, :func:`read_image`, :func:`resize_image`,
+    :func:`train_validation_test_split`,
     :func:`write_dataset_card`.
 Sensor and process data
     :func:`make_process_log`, :func:`make_bearing_vibration`,
@@ -13,7 +14,7 @@ Sensor and process data
 """
 
 from kenshu.datasets.cards import write_dataset_card
-from kenshu.datasets.image_folder import ImageProblem, decide_good_class, is_good_class_name, load_image_folder
+from kenshu.datasets.image_folder import ImageProblem, decide_good_class, is_good_class_name, load_image_folder, read_image, resize_image
 from kenshu.datasets.press_parts import DEFECT_KINDS, make_press_parts, save_image_folder
 from kenshu.datasets.process_log import make_process_log
 from kenshu.datasets.sensor_csv import RowProblem, load_sensor_csv
@@ -32,6 +33,8 @@ __all__ = [
     "make_bearing_vibration",
     "make_press_parts",
     "make_process_log",
+    "read_image",
+    "resize_image",
     "save_image_folder",
     "train_validation_test_split",
     "write_dataset_card",

@@ -526,3 +526,38 @@ def _decode_class(
 
     loaded.sort(key=lambda item: item[0])
     return loaded
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode one photo as :func:`load_image_folder` does: upright, gray, float32 in [0, 1].
+
+    EXIF orientation is applied, 16-bit images are scaled by their range and
+    transparent pixels become white.
+
+    Parameters
+    ----------
+    path : str or Path
+        A JPEG, PNG, BMP or TIFF file.
+
+    Returns
+    -------
+    ndarray of shape (height, width)
+
+    Raises
+    ------
+    OSError, SyntaxError, ValueError
+        If Pillow cannot open or decode the file.
+    """
+    array, _, _ = _read_gray(Path(path))
+    return array
+
+
+def resize_image(array: np.ndarray, image_size: int, *, keep_aspect: bool = False) -> np.ndarray:
+    """Resize a gray float image to image_size x image_size pixels as :func:`load_image_folder` does.
+
+    Bilinear resampling; with *keep_aspect*, the short side is first padded
+    with the median of the border. The result is clipped to [0, 1].
+    """
+    if image_size < 1:
+        raise ValueError(f"image_size must be positive, got {image_size!r}")
+    return _resize(np.asarray(array, dtype=np.float32), int(image_size), keep_aspect=keep_aspect)

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+# The image loader's own decoding and resizing, so that a photo judged here gets
+# exactly the pixels it would have had in training.
+from kenshu.datasets import read_image, resize_image
 from kenshu.datasets.image_folder import IMAGE_SUFFIXES
-# NOTE: these are the image loader's own decoding and resizing, reused so that a photo
-# judged here gets exactly the pixels it would have had in training.
-from kenshu.datasets.image_folder import _read_gray, _resize
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.inspection.models import InspectionModel
@@ -38,6 +38,8 @@ FORMAT_NAME = "kenshu-inspection"
 FORMAT_VERSION = 1
 GOOD_LABEL = "良品"
 DEFECT_LABEL = "不良品"
+# Stem endings of mask files, as kenshu.datasets.load_image_folder recognises them.
+MASK_SUFFIXES = ("_mask", "-mask", "_gt", "_label")
 
 
 def _quiet_jit(function, *args):
@@ -179,11 +181,24 @@ class Verdict:
         return self.label == DEFECT_LABEL
 
 
+def _is_mask(file: Path, siblings: list[Path]) -> bool:
+    """Return whether *file* is the defect mask of another photo in *siblings*."""
+    if file.suffix.lower() != ".png":
+        return False
+    photo_stems = {other.stem for other in siblings if other.suffix.lower() != ".png"}
+    if file.stem in photo_stems:
+        return True
+    other_stems = {other.stem for other in siblings if other != file}
+    return any(file.stem.endswith(suffix) and file.stem[: -len(suffix)] in other_stems for suffix in MASK_SUFFIXES)
+
+
 def list_images(paths: list[str | Path]) -> list[Path]:
     """Expand files and folders to image files in sorted order, leaving out defect masks.
 
-    A PNG in a folder with a non-PNG photo of the same stem is that photo's
-    mask (the convention of :func:`kenshu.datasets.load_image_folder`).
+    A PNG in a folder with a non-PNG photo of the same stem, or named
+    ``<stem>_mask.png`` (also ``-mask``, ``_gt``, ``_label``) beside a photo
+    ``<stem>.*``, is that photo's mask (the convention of
+    :func:`kenshu.datasets.load_image_folder`).
     Files given by name are kept whatever their suffix, so that an unreadable
     one is reported instead of silently skipped.
     """
@@ -198,8 +213,7 @@ def list_images(paths: list[str | Path]) -> list[Path]:
             if file.is_file() and not hidden and file.suffix.lower() in IMAGE_SUFFIXES:
                 by_folder[file.parent].append(file)
         for files in by_folder.values():
-            photo_stems = {file.stem for file in files if file.suffix.lower() != ".png"}
-            found.extend(file for file in files if not (file.suffix.lower() == ".png" and file.stem in photo_stems))
+            found.extend(file for file in files if not _is_mask(file, files))
     return found
 
 
@@ -237,13 +251,13 @@ def predict(model: LoadedInspector | str | Path, images: list[str | Path] | str 
 
     for index, file in enumerate(files):
         try:
-            array, _, _ = _read_gray(file)
+            array = read_image(file)
         except (OSError, SyntaxError, ValueError) as error:
             reason = message("inspection.predict_unreadable", path=file, error=error)
             logger.warning("%s", reason)
             verdicts[index] = Verdict(file, "", float("nan"), inspector.threshold, error=reason)
             continue
-        pending.append((index, _resize(array, size, keep_aspect=False)))
+        pending.append((index, resize_image(array, size, keep_aspect=False)))
         if len(pending) >= batch_size:
             flush()
     flush()

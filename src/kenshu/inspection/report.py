@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 
 from kenshu.i18n import get_language, message  # noqa: E402
 from kenshu.inspection.fitting import FittedProgram  # noqa: E402
+from kenshu.inspection.models import PatchNearestNeighbourScorer  # noqa: E402
 from kenshu.plotting import use_japanese_font  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_tit
             return ""
         return f'<figure><img src="{files[role].name}" alt="{html.escape(message(caption_key))}"><figcaption>{html.escape(message(caption_key))}</figcaption></figure>'
 
-    heat_caption = "inspection.report_heat_anomaly" if result.kind == "anomaly" else "inspection.report_heat_occlusion"
+    heat_caption = "inspection.report_heat_anomaly" if isinstance(program.scorer, PatchNearestNeighbourScorer) else "inspection.report_heat_occlusion"
     summary = message(
         "inspection.report_summary",
         kind=kind_name,

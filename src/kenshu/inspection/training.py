@@ -19,8 +19,8 @@ from kenshu.datasets import load_image_folder, train_validation_test_split
 from kenshu.errors import KenshuError
 from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
 from kenshu.inspection.export import export_model, time_per_image
-from kenshu.inspection.fitting import FittedProgram, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
-from kenshu.inspection.models import KIND_ANOMALY, KIND_CNN, KIND_FEATURES, InspectionModel
+from kenshu.inspection.fitting import FittedProgram, combine_programs, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
+from kenshu.inspection.models import KIND_ANOMALY, KIND_CNN, KIND_ENSEMBLE, KIND_FEATURES, InspectionModel, PatchNearestNeighbourScorer
 from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ MODES = ("auto", "supervised", "anomaly")
 # With fewer defect photos than this, ``mode="auto"`` trains on good parts only.
 MIN_DEFECT_IMAGES = 20
 # Preference among programs equal on validation: the simpler, smaller one first.
-_SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ANOMALY: 2}
+_SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ENSEMBLE: 2, KIND_ANOMALY: 3}
 
 
 @dataclass
@@ -53,7 +53,7 @@ class InspectionResult:
     mode : str
         ``"supervised"`` or ``"anomaly"`` (after ``"auto"`` was resolved).
     kind : str
-        The program kept: ``"features"``, ``"cnn"`` or ``"anomaly"``.
+        The program kept: ``"features"``, ``"cnn"``, ``"ensemble"`` or ``"anomaly"``.
     threshold : ThresholdChoice
         Chosen on the validation set.
     validation, test : InspectionMetrics
@@ -144,13 +144,15 @@ def train_inspector(
     mode: str = "auto",
     image_size: int = 128,
     epochs: int = 25,
-    cnn_width: int = 16,
+    cnn_width: int = 8,
     programs: tuple[str, ...] = (KIND_FEATURES, KIND_CNN),
     max_per_class: int | None = None,
     min_defect_images: int = MIN_DEFECT_IMAGES,
     target_recall: float = 1.0,
     max_false_alarm_rate: float = 0.01,
     memory_size: int = 3000,
+    align: str = "auto",
+    anomaly_method: str = "auto",
     n_threads: int | None = None,
     random_state: int = 0,
     write_report: bool = True,
@@ -159,7 +161,8 @@ def train_inspector(
 
     Steps: load and split the photos (stratified train/validation/test); train
     the supervised programs (scikit-learn baseline on image features and a
-    small CNN) or the good-parts-only detector; keep the program best on
+    small CNN, and when both are trained their combination) or the
+    good-parts-only detector; keep the program best on
     validation; choose its threshold on validation; measure it on test;
     export ``model.pt`` and ``model.json``; write ``report.html`` with its
     figures, ``metrics.json`` and ``test_predictions.csv``.
@@ -181,8 +184,8 @@ def train_inspector(
     image_size : int, default=128
         Photos are resized to this square side in pixels.
     epochs : int, default=25
-        CNN training epochs.
-    cnn_width : int, default=16
+        Most CNN training epochs (it stops early when validation stops improving).
+    cnn_width : int, default=8
         Channels of the CNN's first stage.
     programs : tuple of str, default=("features", "cnn")
         Supervised programs to train and compare.
@@ -194,7 +197,13 @@ def train_inspector(
     max_false_alarm_rate : float, default=0.01
         Used for the threshold when the validation set has no defect.
     memory_size : int, default=3000
-        Good patches kept by the good-parts-only detector.
+        Good patches kept by the good-parts-only detector with ``anomaly_method="patches"``.
+    align : {"auto", "always", "never"}, default="auto"
+        Whether the supervised programs compare the aligned part with the good
+        training parts (see :func:`~kenshu.inspection.fit_feature_baseline`).
+    anomaly_method : {"auto", "aligned", "features", "patches"}, default="auto"
+        Method of the good-parts-only detector (see
+        :func:`~kenshu.inspection.fit_anomaly_detector`).
     n_threads : int, optional
         Torch threads for training; by default the CPU count, at most 4.
     random_state : int, default=0
@@ -239,14 +248,18 @@ def train_inspector(
         candidates: list[Candidate] = []
         if resolved == "supervised":
             if KIND_FEATURES in programs:
-                program = fit_feature_baseline(images[train], target[train], random_state=random_state)
+                program = fit_feature_baseline(images[train], target[train], random_state=random_state, align=align)
                 candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
             if KIND_CNN in programs:
                 program = fit_cnn(images[train], target[train], images[validation], target[validation],
-                                  epochs=epochs, width=cnn_width, random_state=random_state)
+                                  epochs=epochs, width=cnn_width, align=align, random_state=random_state)
+                candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
+            if len(candidates) >= 2:
+                # The combination is a candidate like the others: kept only if better on validation.
+                program = combine_programs([candidate.program for candidate in candidates])
                 candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
         else:
-            program = fit_anomaly_detector(images[train], memory_size=memory_size, random_state=random_state)
+            program = fit_anomaly_detector(images[train], method=anomaly_method, memory_size=memory_size, random_state=random_state)
             candidates.append(_candidate(program, images[validation], target[validation], threshold_options))
         best = min(candidates, key=_rank)
         training_seconds = time.perf_counter() - started
@@ -343,8 +356,12 @@ def _write_metrics(path: Path, result: InspectionResult) -> Path:
 
 
 def explain_images(program: FittedProgram, images: np.ndarray) -> list[np.ndarray]:
-    """Return a heat map per image of where *program* looked (occlusion sensitivity, or the patch anomaly map)."""
-    if program.kind == KIND_ANOMALY:
+    """Return a heat map per image of where *program* looked (the patch anomaly map, or occlusion sensitivity).
+
+    Only the patch detector's map lies over the photo as taken; the aligned
+    detector's map is in the aligned pose, so it is explained by occlusion too.
+    """
+    if isinstance(program.scorer, PatchNearestNeighbourScorer):
         return [anomaly_heat_map(program.scorer, image) for image in images]
     return [occlusion_map(program.scorer, image) for image in images]
 
