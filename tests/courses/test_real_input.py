@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def test_module02_accuracy_on_tile_fixture(tmp_path: Path) -> None:
     course.mkdir()
     text = (REPO / "courses" / "magnetic_tile" / "course.yml").read_text(encoding="utf-8")
     text = text.replace("folder: ../../../shared/realdata/magnetic_tile", f"folder: {photos}")
-    text = text.replace('modules: ["01", "02", "03"]', 'modules: ["02"]')
+    text = re.sub(r"^modules: \[.*\]$", 'modules: ["02"]', text, flags=re.MULTILINE)
     (course / "course.yml").write_text(text, encoding="utf-8")
 
     build = build_course(course, fast=True)
