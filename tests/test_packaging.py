@@ -47,3 +47,23 @@ def test_catalog_fields_agree_between_languages() -> None:
     field = re.compile(r"{(\w+)}")
     for key, texts in load_catalog().items():
         assert set(field.findall(texts["ja"])) == set(field.findall(texts["en"])), key
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """``kenshu --help`` parses its arguments without loading torch, scikit-learn or nbgrader."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from kenshu.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(name for name in ('torch', 'sklearn', 'nbgrader', 'matplotlib') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -14,39 +14,29 @@ The same functions serve ``kenshu inspect`` and the course notebooks:
   a table (gradient boosting, or a logistic regression as the baseline).
 """
 
-from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
-from kenshu.inspection.export import LoadedInspector, Verdict, export_model, load_exported, predict, write_verdicts_csv
-from kenshu.inspection.fitting import FittedProgram, augment, combine_programs, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
-from kenshu.inspection.models import InspectionModel, SmallCNN
-from kenshu.inspection.tabular import TabularProgram, fit_tabular_classifier
-from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
-from kenshu.inspection.training import InspectionResult, explain_images, train_inspector
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "FittedProgram",
-    "InspectionMetrics",
-    "InspectionModel",
-    "InspectionResult",
-    "LoadedInspector",
-    "SmallCNN",
-    "TabularProgram",
-    "ThresholdChoice",
-    "Verdict",
-    "anomaly_heat_map",
-    "augment",
-    "choose_threshold",
-    "combine_programs",
-    "evaluate_scores",
-    "explain_images",
-    "export_model",
-    "fit_anomaly_detector",
-    "fit_cnn",
-    "fit_feature_baseline",
-    "fit_tabular_classifier",
-    "load_exported",
-    "occlusion_map",
-    "predict",
-    "score_images",
-    "train_inspector",
-    "write_verdicts_csv",
-]
+from kenshu.lazy import lazy_exports
+
+# Names are imported on first use, so `kenshu --help` does not load torch or scikit-learn.
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "evaluation": ["InspectionMetrics", "anomaly_heat_map", "evaluate_scores", "occlusion_map"],
+        "export": ["LoadedInspector", "Verdict", "export_model", "load_exported", "predict", "write_verdicts_csv"],
+        "fitting": ["FittedProgram", "augment", "combine_programs", "fit_anomaly_detector", "fit_cnn", "fit_feature_baseline", "score_images"],
+        "models": ["InspectionModel", "SmallCNN"],
+        "tabular": ["TabularProgram", "fit_tabular_classifier"],
+        "threshold": ["ThresholdChoice", "choose_threshold"],
+        "training": ["InspectionResult", "explain_images", "train_inspector"],
+    },
+)
+
+if TYPE_CHECKING:
+    from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
+    from kenshu.inspection.export import LoadedInspector, Verdict, export_model, load_exported, predict, write_verdicts_csv
+    from kenshu.inspection.fitting import FittedProgram, augment, combine_programs, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
+    from kenshu.inspection.models import InspectionModel, SmallCNN
+    from kenshu.inspection.tabular import TabularProgram, fit_tabular_classifier
+    from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
+    from kenshu.inspection.training import InspectionResult, explain_images, train_inspector

@@ -18,7 +18,7 @@ DEFAULT_EPOCHS = 25
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``inspect`` area with its verbs ``train`` and ``predict``."""
-    from kenshu.inspection.training import MIN_DEFECT_IMAGES, MODES
+    from kenshu.inspection.modes import MIN_DEFECT_IMAGES, MODES
 
     parser = subparsers.add_parser("inspect", help=message("inspection.help"), description=message("inspection.help"))
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>")

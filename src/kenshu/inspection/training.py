@@ -20,14 +20,12 @@ from kenshu.errors import KenshuError
 from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
 from kenshu.inspection.export import export_model, time_per_image
 from kenshu.inspection.fitting import FittedProgram, combine_programs, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
+from kenshu.inspection.modes import MIN_DEFECT_IMAGES, MODES
 from kenshu.inspection.models import KIND_ANOMALY, KIND_CNN, KIND_ENSEMBLE, KIND_FEATURES, InspectionModel, PatchNearestNeighbourScorer
 from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
 
 logger = logging.getLogger(__name__)
 
-MODES = ("auto", "supervised", "anomaly")
-# With fewer defect photos than this, ``mode="auto"`` trains on good parts only.
-MIN_DEFECT_IMAGES = 20
 # Preference among programs equal on validation: the simpler, smaller one first.
 _SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ENSEMBLE: 2, KIND_ANOMALY: 3}
 
