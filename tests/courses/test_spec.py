@@ -135,3 +135,148 @@ def test_check_command_prints_summary(course_dir: Path, capsys: pytest.CaptureFi
     output = capsys.readouterr().out
     assert "問題ありません" in output
     assert "受講者: 3 名" in output
+
+
+def _append(course_dir: Path, text: str) -> None:
+    spec_path = course_dir / "course.yml"
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("2026-06-31", "6月は30日まで"),
+        ('"2026-06-31"', "6月は30日まで"),
+        ("2026-02-29", "2月は28日まで"),
+        ("2026-13-01", "13月はありません"),
+    ],
+)
+def test_impossible_session_date(course_dir: Path, written: str, reason: str) -> None:
+    _edit(course_dir, "2026-06-18", written)
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "12行目" in problems[0]
+    assert "sessions[1].date" in problems[0]
+    assert "という日付はありません" in problems[0]
+    assert reason in problems[0]
+    assert "読めません" not in problems[0]
+
+
+def test_impossible_due_date(course_dir: Path) -> None:
+    _append(course_dir, 'grading:\n  due: {"01": 2026-13-01}\n')
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "20行目" in problems[0]
+    assert "grading.due.01" in problems[0]
+    assert "2026-13-01 という日付はありません" in problems[0]
+
+
+def test_impossible_due_date_with_time(course_dir: Path) -> None:
+    _append(course_dir, 'grading:\n  due: {"01": 2026-11-31 17:00:00}\n')
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "grading.due.01" in problems[0]
+    assert "11月は30日まで" in problems[0]
+
+
+def test_malformed_date_asks_for_form(course_dir: Path) -> None:
+    _edit(course_dir, "2026-06-18", "2026-06-xx")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "日付として読めません" in problems[0]
+    assert "2026-06-04 の形" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("grading", "key", "expected"),
+    [
+        ("cell_timeout: -5", "grading.cell_timeout", "0 より大きい値にしてください (書かれた値: -5)"),
+        ("memory_mb: abc", "grading.memory_mb", "整数にしてください (書かれた値: abc)"),
+        ("late_penalty: {rule: late}", "grading.late_penalty.rule", "none、zero、percent_per_day のどれか"),
+        ("late_penalty: {rule: percent_per_day, percent: 150}", "grading.late_penalty.percent", "100 以下の値"),
+        ("exchange: [a, b]", "grading.exchange", "パスを文字列で"),
+        ("timeout: 5", "grading.timeout", "知らない項目です"),
+    ],
+)
+def test_value_errors_in_japanese(course_dir: Path, grading: str, key: str, expected: str) -> None:
+    _append(course_dir, f"grading:\n  {grading}\n")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "20行目" in problems[0]
+    assert key in problems[0]
+    assert expected in problems[0]
+    # Neither the date hint nor pydantic's English text belongs to a value that is not a date.
+    assert "2026-06-04" not in problems[0]
+    assert "Input should" not in problems[0]
+
+
+def test_text_that_looks_like_a_date(course_dir: Path) -> None:
+    _edit(course_dir, "title: 一回目", "title: 2026-06-04")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "sessions[0].title" in problems[0]
+    assert "文字列にしてください" in problems[0]
+
+
+def test_empty_lists_and_texts(course_dir: Path) -> None:
+    _edit(course_dir, 'modules: ["01"]', "modules: []")
+    _edit(course_dir, "statement: 傷のある部品を見つけたい", 'statement: ""')
+    problems = _problems(course_dir)
+    assert len(problems) == 2
+    assert "problem.statement" in problems[0]
+    assert "空です" in problems[0]
+    assert "modules" in problems[1]
+    assert "1 件以上" in problems[1]
+
+
+def test_english_value_error(course_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KENSHU_LANG", "en")
+    _append(course_dir, "grading:\n  cell_timeout: -5\n")
+    _edit(course_dir, "2026-06-18", "2026-06-31")
+    problems = _problems(course_dir)
+    assert "must be greater than 0 (given: -5)" in problems[1]
+    assert "the date 2026-06-31 does not exist (month 6 has 30 days)" in problems[0]
+
+
+def test_unmapped_pydantic_error_keeps_its_text() -> None:
+    from pydantic import BaseModel, Field, ValidationError
+
+    from kenshu.yaml_spec import Problems, report_validation_error
+
+    class Code(BaseModel):
+        code: str = Field(pattern=r"^[A-Z]+$")
+
+    with pytest.raises(ValidationError) as caught:
+        Code(code="abc")
+    problems = Problems(Path("x.yml"), None)
+    report_validation_error(caught.value, problems)
+    assert len(problems.items) == 1
+    assert "値が正しくありません" in problems.items[0]
+    assert "^[A-Z]+$" in problems.items[0]
+
+
+def test_duplicate_top_level_key(course_dir: Path) -> None:
+    _append(course_dir, "company: 別の会社\n")
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    text = str(caught.value)
+    assert caught.value.key == "spec.duplicate_key"
+    assert "「company」" in text
+    assert "1行目と19行目" in text
+    assert "yaml.dev" not in text
+
+
+def test_duplicate_nested_key_names_first_line(course_dir: Path) -> None:
+    _edit(course_dir, "    good_class: 良品\n", "    good_class: 良品\n    folder: other\n")
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    assert "「folder」" in str(caught.value)
+    assert "7行目と9行目" in str(caught.value)
+
+
+def test_check_command_impossible_date(course_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(course_dir, "2026-06-18", "2026-06-31")
+    assert main(["course", "check", str(course_dir)]) == 2
+    error = capsys.readouterr().err
+    assert "6月は30日まで" in error
+    assert "Traceback" not in error

@@ -104,3 +104,68 @@ def test_command_line_entry_point(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "画像 4 枚" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--defect-ratio", "1.5"], "--defect-ratio には 0 以上 1 以下の割合を指定してください (指定された値: 1.5)"),
+        (["--defect-ratio", "nan"], "--defect-ratio には 0 以上 1 以下"),
+        (["--n-samples", "0"], "--n-samples には 1 以上の整数を指定してください (指定された値: 0)"),
+        (["--image-size", "16"], "--image-size には 32 以上の画素数"),
+        (["--random-state", "-1"], "--random-state には 0 から 4294967295 までの整数"),
+        (["--good-name", "OK", "--defect-name", "OK"], "--good-name と --defect-name が同じ「OK」"),
+        (["--defect-name", "a/b"], "--defect-name の「a/b」はフォルダ名に使えません"),
+    ],
+)
+def test_make_press_parts_bad_option(tmp_path, capsys, options, expected):
+    status = main(["datasets", "make-press-parts", str(tmp_path / "out"), *options])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert expected in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_make_press_parts_out_is_file(tmp_path, capsys):
+    (tmp_path / "out").write_text("notes", encoding="utf-8")
+    status = main(["datasets", "make-press-parts", str(tmp_path / "out"), "--n-samples", "4"])
+    assert status == 2
+    assert "フォルダではなくファイルです" in capsys.readouterr().err
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "notes"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--defect-rate", "1"], "--defect-rate には 0 以上 1 未満の割合"),
+        (["--n-samples", "-3"], "--n-samples には 1 以上の整数"),
+    ],
+)
+def test_make_process_log_bad_option(tmp_path, capsys, options, expected):
+    status = main(["datasets", "make-process-log", str(tmp_path / "log.csv"), *options])
+    assert status == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "log.csv").exists()
+
+
+def test_make_process_log_missing_folder(tmp_path, capsys):
+    out = tmp_path / "missing" / "dir" / "log.csv"
+    status = main(["datasets", "make-process-log", str(out), "--n-samples", "10"])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"フォルダ {tmp_path / 'missing' / 'dir'} がありません" in error
+    assert not (tmp_path / "missing").exists()
+
+
+def test_make_process_log_out_is_folder(tmp_path, capsys):
+    status = main(["datasets", "make-process-log", str(tmp_path), "--n-samples", "10"])
+    assert status == 2
+    assert "process_log.csv のように" in capsys.readouterr().err
+
+
+def test_card_bad_image_size(tmp_path, capsys):
+    folder = shutil.copytree(FIXTURE, tmp_path / "tiles", ignore=shutil.ignore_patterns("dataset_card.*"))
+    status = main(["datasets", "card", str(folder), "--image-size", "4"])
+    assert status == 2
+    assert "--image-size には 8 以上の画素数" in capsys.readouterr().err
+    assert not (folder / "dataset_card.json").exists()

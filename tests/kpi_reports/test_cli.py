@@ -110,3 +110,72 @@ def test_hub_import_needs_token(tmp_path: Path, capsys, monkeypatch) -> None:
                           "--token-env", "KENSHU_TEST_HUB_TOKEN", "--db", str(tmp_path / "a.sqlite"))
     assert status == 2
     assert "KENSHU_TEST_HUB_TOKEN" in err
+
+
+def test_report_internal_writes_both_versions(tmp_path: Path, capsys) -> None:
+    db = str(tmp_path / "a.sqlite")
+    out_dir = tmp_path / "out"
+    _run(capsys, "attendance", "import", str(SAMPLE_SHEET), "--db", db, "--course", str(COURSE))
+    status, out, _ = _run(capsys, "kpi", "report", "--fy", "2026", "--db", db, "--out", str(out_dir), "--internal")
+    assert status == 0
+    for stem in ("kpi_2026", "kpi_2026_internal"):
+        for suffix in (".html", ".xlsx", ".png"):
+            assert (out_dir / f"{stem}{suffix}").is_file()
+            assert str(out_dir / f"{stem}{suffix}") in out
+    assert "山田 太郎" not in (out_dir / "kpi_2026.html").read_text(encoding="utf-8")
+    assert "山田 太郎" in (out_dir / "kpi_2026_internal.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("clock", "label"),
+    [
+        ("2027-03-31T14:59:00+00:00", "2026年度（令和8年度）"),
+        ("2027-03-31T15:00:00+00:00", "2027年度（令和9年度）"),
+    ],
+)
+def test_value_added_defaults_to_current_year(tmp_path: Path, capsys, monkeypatch, clock: str, label: str) -> None:
+    import datetime as dt
+
+    from kenshu.kpi_reports import fiscal
+
+    monkeypatch.setattr(fiscal, "now_utc", lambda: dt.datetime.fromisoformat(clock))
+    status, out, _ = _run(capsys, "kpi", "value-added", "--million-yen", "320", "--db", str(tmp_path / "a.sqlite"))
+    assert status == 0
+    assert label in out
+
+
+def test_event_add_impossible_date(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["kpi", "event", "add", "--company", "株式会社さくら精工", "--kind", "introduced", "--date", "2026-09-31",
+              "--evidence", "試験導入", "--db", str(tmp_path / "a.sqlite")])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "日付「2026-09-31」という日はありません (9月は30日まで)" in err
+    assert not (tmp_path / "a.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("verb", "key"),
+    [
+        ("import", "kpi.cli.course_id_help"),
+        ("import-nbgrader", "kpi.cli.nbgrader_course_id_help"),
+        ("import-hub", "kpi.cli.hub_course_id_help"),
+        ("export", "kpi.cli.export_course_id_help"),
+    ],
+)
+def test_course_id_help_per_verb(capsys, verb: str, key: str) -> None:
+    from kenshu.i18n import message
+
+    with pytest.raises(SystemExit):
+        main(["attendance", verb, "--help"])
+    # argparse wraps the help text, so compare with the line breaks removed.
+    help_text = "".join(capsys.readouterr().out.split())
+    assert "".join(message(key).split()) in help_text
+
+
+def test_report_year_before_plan(tmp_path: Path, capsys) -> None:
+    status, _, err = _run(capsys, "kpi", "report", "--fy", "2018", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert "2018年度（平成30年度） は計画ファイル" in err
+    assert "--fy で 2019 以降" in err
+    assert not (tmp_path / "out").exists()

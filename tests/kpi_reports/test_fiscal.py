@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kenshu.kpi_reports.fiscal import fiscal_year, fiscal_year_bounds, fiscal_year_label, gregorian_year
+from kenshu.kpi_reports.fiscal import current_fiscal_year, fiscal_year, fiscal_year_bounds, fiscal_year_label, gregorian_year
 
 
 def test_fiscal_year_march_31() -> None:
@@ -57,3 +57,21 @@ def test_gregorian_year(era: str, number: int, year: int) -> None:
 def test_gregorian_year_rejects_zero() -> None:
     with pytest.raises(ValueError):
         gregorian_year("令和", 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # 31 March 23:59 JST is still the old fiscal year; 1 April 00:00 JST is the new one.
+        (dt.datetime(2027, 3, 31, 14, 59, tzinfo=dt.timezone.utc), 2026),
+        (dt.datetime(2027, 3, 31, 15, 0, tzinfo=dt.timezone.utc), 2027),
+        (dt.datetime(2027, 4, 1, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=9))), 2027),
+    ],
+)
+def test_current_fiscal_year_by_japan_date(now: dt.datetime, expected: int) -> None:
+    assert current_fiscal_year(now) == expected
+
+
+def test_current_fiscal_year_rejects_naive_time() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        current_fiscal_year(dt.datetime(2027, 4, 1))

@@ -227,3 +227,32 @@ def test_roster_from_course_spec(db) -> None:
     result = import_signin_sheet(SAMPLE_SHEET, db=db, course=spec)
     assert result.added == 17
     assert result.rejected[0].row == 19
+
+
+def test_impossible_and_empty_dates_reported(tmp_path: Path, db, roster) -> None:
+    rows = [
+        HEADER,
+        ("2026/6/31", "山田 太郎", COMPANY, "出"),
+        ("", "佐藤 花子", COMPANY, "出"),
+        ("2026/6/4", "鈴木 一郎", COMPANY, "出"),
+    ]
+    result = import_signin_sheet(write_sheet(tmp_path / "dates.csv", rows), db=db, course=roster)
+    reasons = {item.row: item.reason for item in result.rejected}
+    assert result.added == 1
+    assert sorted(reasons) == [2, 3]
+    assert "日付「2026/6/31」という日はありません (6月は30日まで)" in reasons[2]
+    assert "読めません" not in reasons[2]
+    assert "日付が空です" in reasons[3]
+
+
+def test_grid_impossible_date_column_rejected(tmp_path: Path, db, roster) -> None:
+    rows = [
+        ("氏名", "会社名", "2026/6/4", "2026/6/31"),
+        ("山田 太郎", COMPANY, "出", "出"),
+        ("佐藤 花子", COMPANY, "出", ""),
+    ]
+    result = import_signin_sheet(write_sheet(tmp_path / "grid.csv", rows), db=db, course=roster)
+    assert result.added == 2
+    assert len(result.rejected) == 1
+    assert result.rejected[0].row == 2
+    assert "日付「2026/6/31」という日はありません (6月は30日まで)" in result.rejected[0].reason

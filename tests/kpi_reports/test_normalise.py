@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from kenshu.kpi_reports.normalise import Status, company_key, name_key, normalise_text, parse_date, parse_mark
+from kenshu.kpi_reports.normalise import (
+    DateDoesNotExist,
+    DateMissing,
+    Status,
+    company_key,
+    name_key,
+    normalise_text,
+    parse_date,
+    parse_mark,
+)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +100,25 @@ def test_company_key_spellings() -> None:
     assert company_key("（株）さくら精工") == company_key("株式会社さくら精工")
     assert company_key("㈱さくら精工") == company_key("株式会社 さくら精工")
     assert company_key("(有)さくら精工") != company_key("株式会社さくら精工")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026/6/31", "6月は30日まで"),
+        ("２０２６/２/２９", "2月は28日まで"),
+        ("2026-13-01", "13月はありません"),
+        ("令和8年9月31日", "9月は30日まで"),
+        ("令和元年4月1日", "令和は 2019-05-01 から"),
+    ],
+)
+def test_parse_date_day_does_not_exist(text: str, reason: str) -> None:
+    with pytest.raises(DateDoesNotExist) as caught:
+        parse_date(text)
+    assert reason in caught.value.reason()
+
+
+@pytest.mark.parametrize("value", ["", "  ", None])
+def test_parse_date_missing(value: object) -> None:
+    with pytest.raises(DateMissing):
+        parse_date(value)

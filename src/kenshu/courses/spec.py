@@ -11,23 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
-from kenshu.errors import CollectedErrors, KenshuError
+from kenshu.errors import CollectedErrors
 from kenshu.i18n import message
+from kenshu.yaml_spec import DocumentMessages, Problems, line_of, plain, read_yaml_document, report_validation_error
 
 logger = logging.getLogger(__name__)
 
 SPEC_FILENAME = "course.yml"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+SPEC_MESSAGES = DocumentMessages(
+    not_found="spec.not_found",
+    not_utf8="spec.not_utf8",
+    yaml_syntax="spec.yaml_syntax",
+    not_a_mapping="spec.not_a_mapping",
+    duplicate_key="spec.duplicate_key",
+)
 
 
 class _Model(BaseModel):
@@ -137,101 +141,7 @@ class CourseSpec(_Model):
         raise KeyError(trainee_id)
 
 
-def _line_of(document: Any, location: Sequence[str | int]) -> int | None:
-    """Return the 1-based line in course.yml of the value at *location*, as far as it exists."""
-    node = document
-    line = None
-    for key in location:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
-        else:
-            break
-    if line is None and hasattr(document, "lc"):
-        line = document.lc.line + 1
-    return line
-
-
-def _key_text(location: Sequence[str | int]) -> str:
-    text = ""
-    for key in location:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "(top)"
-
-
-class _Problems:
-    """Collects problems, each rendered with the key and the line of course.yml."""
-
-    def __init__(self, spec_path: Path, document: Any) -> None:
-        self.spec_path = spec_path
-        self.document = document
-        self._found: list[tuple[int, int, str]] = []
-
-    @property
-    def items(self) -> list[str]:
-        """Return the problems in the order of their lines in course.yml."""
-        return [text for _, _, text in sorted(self._found)]
-
-    def add(self, location: Sequence[str | int], key: str, **fields: object) -> None:
-        line = _line_of(self.document, location)
-        self._found.append(
-            (
-                line or 0,
-                len(self._found),
-                message(
-                "spec.problem",
-                file=self.spec_path,
-                line=line if line is not None else "?",
-                key=_key_text(location),
-                text=message(key, **fields),
-                ),
-            )
-        )
-
-
-def _read_yaml(spec_path: Path) -> Any:
-    yaml = YAML(typ="rt")
-    try:
-        text = spec_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KenshuError("spec.not_found", path=spec_path) from None
-    except UnicodeDecodeError as error:
-        raise KenshuError("spec.not_utf8", path=spec_path, position=error.start) from None
-    try:
-        document = yaml.load(text)
-    except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        detail = "\n    ".join(line for line in str(error).splitlines() if line.strip())
-        raise KenshuError("spec.yaml_syntax", path=spec_path, line=(mark.line + 1) if mark else "?", detail=detail) from None
-    if not isinstance(document, CommentedMap):
-        raise KenshuError("spec.not_a_mapping", path=spec_path)
-    return document
-
-
-def _plain(value: Any) -> Any:
-    """Turn ruamel's round-trip containers into plain dicts and lists for pydantic."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _report_validation_error(error: ValidationError, problems: _Problems) -> None:
-    for detail in error.errors():
-        location = list(detail["loc"])
-        if detail["type"] == "missing":
-            problems.add(location, "spec.missing_key")
-        elif detail["type"] == "extra_forbidden":
-            problems.add(location, "spec.unknown_key")
-        else:
-            problems.add(location, "spec.invalid_value", detail=detail["msg"].removeprefix("Value error, "))
-
-
-def _check_data(spec: CourseSpec, problems: _Problems) -> None:
+def _check_data(spec: CourseSpec, problems: Problems) -> None:
     from kenshu.courses.data import GENERATORS
 
     data = spec.problem.data
@@ -264,7 +174,7 @@ def _check_data(spec: CourseSpec, problems: _Problems) -> None:
         problems.add(location, "spec.csv_needs_label")
 
 
-def _check_image_folder(data: ProblemData, problems: _Problems, location: list[str | int]) -> None:
+def _check_image_folder(data: ProblemData, problems: Problems, location: list[str | int]) -> None:
     folder = data.folder
     assert folder is not None
     if not folder.is_dir():
@@ -283,7 +193,7 @@ def _check_image_folder(data: ProblemData, problems: _Problems, location: list[s
         problems.add(location + ["good_class"], "spec.good_class_not_found", name=data.good_class, classes=", ".join(names))
 
 
-def _check_people(spec: CourseSpec, problems: _Problems) -> None:
+def _check_people(spec: CourseSpec, problems: Problems) -> None:
     first_row: dict[str, int] = {}
     for index, trainee in enumerate(spec.trainees):
         if trainee.id in first_row:
@@ -291,7 +201,7 @@ def _check_people(spec: CourseSpec, problems: _Problems) -> None:
                 ["trainees", index, "id"],
                 "spec.duplicate_trainee",
                 id=trainee.id,
-                other_line=_line_of(problems.document, ["trainees", first_row[trainee.id], "id"]),
+                other_line=line_of(problems.document, ["trainees", first_row[trainee.id], "id"]),
             )
         else:
             first_row[trainee.id] = index
@@ -305,14 +215,14 @@ def _check_people(spec: CourseSpec, problems: _Problems) -> None:
             )
 
 
-def _check_sessions(spec: CourseSpec, problems: _Problems) -> None:
+def _check_sessions(spec: CourseSpec, problems: Problems) -> None:
     for index in range(1, len(spec.sessions)):
         previous, current = spec.sessions[index - 1].date, spec.sessions[index].date
         if current <= previous:
             problems.add(["sessions", index, "date"], "spec.sessions_out_of_order", date=current, previous=previous)
 
 
-def _check_modules(spec: CourseSpec, problems: _Problems, module_ids: set[str] | None) -> None:
+def _check_modules(spec: CourseSpec, problems: Problems, module_ids: set[str] | None) -> None:
     if module_ids is None:
         from kenshu.notebooks.templates import discover_modules
 
@@ -365,7 +275,7 @@ def load_course_spec(course: str | Path, *, module_ids: set[str] | None = None) 
     Raises
     ------
     KenshuError
-        If the file is missing or is not YAML.
+        If the file is missing, is not YAML or writes a key twice.
     CollectedErrors
         If the spec is invalid; ``problems`` lists each problem with its key and line.
     """
@@ -375,16 +285,16 @@ def load_course_spec(course: str | Path, *, module_ids: set[str] | None = None) 
     logger.info("reading course spec %s", spec_path)
 
     # 1. Parse YAML, keeping line numbers for the messages.
-    document = _read_yaml(spec_path)
-    problems = _Problems(spec_path, document)
+    document = read_yaml_document(spec_path, SPEC_MESSAGES)
+    problems = Problems(spec_path, document)
 
     # 2. Check types and required keys.
-    raw = _plain(document)
+    raw = plain(document)
     _resolve_paths(raw, course_dir)
     try:
         spec = CourseSpec.model_validate({**raw, "course_dir": course_dir})
     except ValidationError as error:
-        _report_validation_error(error, problems)
+        report_validation_error(error, problems)
         raise CollectedErrors("spec.invalid", problems.items, path=spec_path) from None
 
     # 3. Check what types cannot: the data exists, ids are unique, dates are ordered.

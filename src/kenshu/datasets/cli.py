@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from kenshu.errors import KenshuError
 from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
@@ -32,16 +33,65 @@ def _print_folder_summary(data) -> None:
         print(message("datasets.cli_card_not_written", path=data.source))
 
 
+# numpy's RandomState takes seeds from 0 to 2**32 - 1.
+MAX_RANDOM_STATE = 2**32 - 1
+
+
+def _check_count(option: str, value: int) -> None:
+    if value < 1:
+        raise KenshuError("datasets.cli_bad_count", option=option, value=value)
+
+
+def _check_fraction(option: str, value: float, *, one_allowed: bool) -> None:
+    # "not (inside)" also rejects NaN, which compares false to everything.
+    upper_ok = value <= 1.0 if one_allowed else value < 1.0
+    if not (0.0 <= value and upper_ok):
+        key = "datasets.cli_bad_fraction" if one_allowed else "datasets.cli_bad_fraction_below_one"
+        raise KenshuError(key, option=option, value=value)
+
+
+def _check_image_size(value: int, minimum: int) -> None:
+    if value < minimum:
+        raise KenshuError("datasets.cli_bad_image_size", value=value, minimum=minimum)
+
+
+def _check_random_state(value: int) -> None:
+    if not 0 <= value <= MAX_RANDOM_STATE:
+        raise KenshuError("datasets.cli_bad_random_state", value=value, maximum=MAX_RANDOM_STATE)
+
+
+def _check_class_names(good_name: str, defect_name: str) -> None:
+    for option, name in (("--good-name", good_name), ("--defect-name", defect_name)):
+        if not name.strip() or "/" in name or "\\" in name or name in (".", ".."):
+            raise KenshuError("datasets.cli_bad_class_name", option=option, value=name)
+    if good_name == defect_name:
+        raise KenshuError("datasets.cli_same_class_names", value=good_name)
+
+
 def _make_press_parts(args: argparse.Namespace) -> int:
     from kenshu.datasets import load_image_folder, make_press_parts, save_image_folder
+    from kenshu.datasets.press_parts import MIN_IMAGE_SIZE
 
+    # 1. Check every option before anything is generated or written.
+    _check_count("--n-samples", args.n_samples)
+    _check_fraction("--defect-ratio", args.defect_ratio, one_allowed=True)
+    _check_image_size(args.image_size, MIN_IMAGE_SIZE)
+    _check_random_state(args.random_state)
+    _check_class_names(args.good_name, args.defect_name)
+    if args.out.exists() and not args.out.is_dir():
+        raise KenshuError("datasets.cli_out_is_file", path=args.out)
+
+    # 2. Generate, write (creating the folder and its parents) and read back for the summary.
     parts = make_press_parts(
         args.n_samples,
         defect_ratio=args.defect_ratio,
         image_size=args.image_size,
         random_state=args.random_state,
     )
-    folder = save_image_folder(parts, args.out, good_name=args.good_name, defect_name=args.defect_name)
+    try:
+        folder = save_image_folder(parts, args.out, good_name=args.good_name, defect_name=args.defect_name)
+    except OSError as error:
+        raise KenshuError("datasets.cli_write_failed", path=args.out, detail=error.strerror or error) from None
     data = load_image_folder(folder, good_class=args.good_name, image_size=args.image_size, show_progress=False)
     _print_folder_summary(data)
     return 0
@@ -50,10 +100,23 @@ def _make_press_parts(args: argparse.Namespace) -> int:
 def _make_process_log(args: argparse.Namespace) -> int:
     from kenshu.datasets import make_process_log
 
+    # 1. Check the options and the output path. Only the file is created: a
+    # missing folder is more often a typing mistake than a wish for a new tree.
+    _check_count("--n-samples", args.n_samples)
+    _check_fraction("--defect-rate", args.defect_rate, one_allowed=False)
+    _check_random_state(args.random_state)
+    if args.out.is_dir():
+        raise KenshuError("datasets.cli_out_is_folder", path=args.out)
+    folder = args.out.parent
+    if not folder.is_dir():
+        raise KenshuError("datasets.cli_out_folder_missing", path=args.out, folder=folder)
+
+    # 2. Generate and write: UTF-8 with a byte order mark, so that Excel shows the Japanese headers correctly.
     frame = make_process_log(args.n_samples, defect_rate=args.defect_rate, units_in_columns=True, random_state=args.random_state)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # UTF-8 with a byte order mark, so that Excel shows the Japanese headers correctly.
-    frame.to_csv(args.out, index=False, encoding="utf-8-sig")
+    try:
+        frame.to_csv(args.out, index=False, encoding="utf-8-sig")
+    except OSError as error:
+        raise KenshuError("datasets.cli_write_failed", path=args.out, detail=error.strerror or error) from None
     defects = int((frame["品質"] == "不良品").sum())
     print(message("datasets.cli_process_log_written", path=args.out, rows=len(frame), defects=defects))
     return 0
@@ -61,7 +124,9 @@ def _make_process_log(args: argparse.Namespace) -> int:
 
 def _card(args: argparse.Namespace) -> int:
     from kenshu.datasets import load_image_folder
+    from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE
 
+    _check_image_size(args.image_size, MIN_LOAD_IMAGE_SIZE)
     data = load_image_folder(
         args.folder,
         good_class=args.good_class,

@@ -36,6 +36,8 @@ TARGET_NAMES = ["良品", "不良品"]
 
 # A three-way split needs one image of each class in train, validation and test.
 MIN_IMAGES_PER_CLASS = 3
+# Smallest side, in pixels, that load_image_folder resizes images to.
+MIN_LOAD_IMAGE_SIZE = 8
 
 # Folder names that mean "good part", compared after NFKC, case folding and
 # dropping spaces, "-" and "_".
@@ -341,8 +343,8 @@ def load_image_folder(
     train_validation_test_split : Stratified split of the returned target.
     make_press_parts, save_image_folder : Generate such a folder.
     """
-    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
-        raise ValueError(f"image_size must be an integer of at least 8, got {image_size!r}")
+    if not isinstance(image_size, (int, np.integer)) or image_size < MIN_LOAD_IMAGE_SIZE:
+        raise ValueError(f"image_size must be an integer of at least {MIN_LOAD_IMAGE_SIZE}, got {image_size!r}")
     if max_per_class is not None and (not isinstance(max_per_class, (int, np.integer)) or max_per_class < 1):
         raise ValueError(f"max_per_class must be a positive integer or None, got {max_per_class!r}")
     if min_per_class < 1:

@@ -14,18 +14,20 @@ logger = logging.getLogger(__name__)
 
 
 def _date(text: str) -> dt.date:
-    from kenshu.kpi_reports.normalise import parse_date
+    from kenshu.kpi_reports.normalise import DateDoesNotExist, parse_date
 
     try:
         return parse_date(text)
+    except DateDoesNotExist as error:
+        raise argparse.ArgumentTypeError(message("kpi.cli.date_does_not_exist", value=text, reason=error.reason())) from None
     except ValueError:
         raise argparse.ArgumentTypeError(message("kpi.cli.bad_date", value=text)) from None
 
 
 def _current_fiscal_year() -> int:
-    from kenshu.kpi_reports.fiscal import fiscal_year
+    from kenshu.kpi_reports.fiscal import current_fiscal_year
 
-    return fiscal_year(dt.date.today())
+    return current_fiscal_year()
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=_event_list)
 
     value = kpi_verbs.add_parser("value-added", help=message("kpi.cli.value_help"), description=message("kpi.cli.value_help"))
-    value.add_argument("--fy", type=int, required=True, metavar="YEAR", help=message("kpi.cli.fy_help"))
+    value.add_argument("--fy", type=int, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
     value.add_argument("--million-yen", type=float, required=True, metavar="AMOUNT", help=message("kpi.cli.amount_help"))
     value.add_argument("--note", default="", help=message("kpi.cli.note_help"))
     _add_db(value)
@@ -99,14 +101,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import-nbgrader", help=message("kpi.cli.nbgrader_help"), description=message("kpi.cli.nbgrader_help")
     )
     nbgrader.add_argument("--gradebook", required=True, metavar="URL", help=message("kpi.cli.gradebook_help"))
-    nbgrader.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.course_id_help"))
+    nbgrader.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.nbgrader_course_id_help"))
     nbgrader.add_argument("--course", type=Path, metavar="DIR", help=message("kpi.cli.course_help"))
     _add_db(nbgrader)
     nbgrader.set_defaults(handler=_import_nbgrader)
 
     hub = verbs.add_parser("import-hub", help=message("kpi.cli.hub_help"), description=message("kpi.cli.hub_help"))
     hub.add_argument("--hub-url", required=True, metavar="URL", help=message("kpi.cli.hub_url_help"))
-    hub.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.course_id_help"))
+    hub.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.hub_course_id_help"))
     hub.add_argument("--course", type=Path, metavar="DIR", help=message("kpi.cli.course_help"))
     hub.add_argument("--token-env", default="JUPYTERHUB_API_TOKEN", metavar="NAME", help=message("kpi.cli.token_env_help"))
     _add_db(hub)
@@ -119,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     duplicates.set_defaults(handler=_duplicates)
 
     export = verbs.add_parser("export", help=message("kpi.cli.export_help"), description=message("kpi.cli.export_help"))
-    export.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.course_id_help"))
+    export.add_argument("--course-id", required=True, metavar="ID", help=message("kpi.cli.export_course_id_help"))
     export.add_argument("--out", type=Path, metavar="FILE", help=message("kpi.cli.export_out_help"))
     _add_db(export)
     export.set_defaults(handler=_export)
@@ -185,16 +187,33 @@ def _import_hub(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.fiscal import fiscal_year_label
+    from kenshu.kpi_reports.plan import load_plan
     from kenshu.kpi_reports.report import write_report
 
     year = args.fy if args.fy is not None else _current_fiscal_year()
+    plan = load_plan(args.plan)
+    if year < plan.first_year:
+        raise KenshuError(
+            "kpi.cli.year_before_plan",
+            year=fiscal_year_label(year),
+            first=fiscal_year_label(plan.first_year),
+            first_year=plan.first_year,
+            path=plan.path,
+        )
+
+    # The public report is always written; --internal adds the internal one beside it.
+    versions = [False, True] if args.internal else [False]
+    written = []
     try:
-        files = write_report(year, db=args.db, plan=args.plan, out_dir=args.out, internal=args.internal)
+        for internal in versions:
+            written.append(write_report(year, db=args.db, plan=plan, out_dir=args.out, internal=internal))
     except ValueError as error:
         raise KenshuError("kpi.cli.report_failed", detail=str(error)) from None
     print(message("kpi.report.written"))
-    for path in (files.html, files.xlsx, files.chart):
-        print(f"  {path}")
+    for files in written:
+        for path in (files.html, files.xlsx, files.chart):
+            print(f"  {path}")
     return 0
 
 
@@ -235,14 +254,15 @@ def _value_added(args: argparse.Namespace) -> int:
     from kenshu.kpi_reports.events import set_value_added
     from kenshu.kpi_reports.fiscal import fiscal_year_label
 
+    year = args.fy if args.fy is not None else _current_fiscal_year()
     try:
-        previous = set_value_added(args.fy, args.million_yen, note=args.note, db=args.db)
+        previous = set_value_added(year, args.million_yen, note=args.note, db=args.db)
     except ValueError as error:
         raise KenshuError("kpi.cli.value_invalid", detail=str(error)) from None
     print(
         message(
             "kpi.cli.value_set",
-            year=fiscal_year_label(args.fy),
+            year=fiscal_year_label(year),
             amount=f"{args.million_yen:,g}",
             previous="-" if previous is None else f"{previous:,g}",
         )

@@ -48,6 +48,26 @@ def fiscal_year(date: dt.date) -> int:
     return date.year if date.month >= 4 else date.year - 1
 
 
+# Japan keeps no daylight saving time, so JST is a fixed offset.
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+def now_utc() -> dt.datetime:
+    """Return the current time, UTC; the one place where kpi_reports reads the clock."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def current_fiscal_year(now: dt.datetime | None = None) -> int:
+    """Return the fiscal year in force at *now* (an aware datetime; default ``now_utc()``), by the date in Japan.
+
+    From 00:00 JST on 1 April (15:00 UTC on 31 March) the new fiscal year has begun.
+    """
+    now = now if now is not None else now_utc()
+    if now.tzinfo is None:
+        raise ValueError(f"now must carry a time zone, got the naive datetime {now}")
+    return fiscal_year(now.astimezone(JST).date())
+
+
 def fiscal_year_bounds(year: int) -> tuple[dt.date, dt.date]:
     """Return the first and the last day of fiscal year *year* (1 April and 31 March)."""
     return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
-from kenshu.kpi_reports.normalise import STATUS_MARKS, Status, normalise_text, parse_date, parse_mark
+from kenshu.kpi_reports.normalise import (
+    STATUS_MARKS,
+    DateDoesNotExist,
+    DateMissing,
+    Status,
+    normalise_text,
+    parse_date,
+    parse_mark,
+)
 from kenshu.kpi_reports.recorder import Recorder, Source, name_only_key
 from kenshu.kpi_reports.roster import Roster, make_roster
 from kenshu.kpi_reports.sheets import RawRow, read_csv_sheet, read_xlsx_sheets
@@ -146,10 +154,15 @@ def _store_row(raw: RawRow, *, file: str, recorder: Recorder, roster: Roster | N
     source = Source(file, raw.row)
 
     # 1. Read the date and the mark.
+    written_date = str(cells.get("date") if cells.get("date") is not None else "").strip()
     try:
         date = parse_date(cells.get("date"))
+    except DateMissing:
+        raise _RowError(message("kpi.reject_no_date")) from None
+    except DateDoesNotExist as error:
+        raise _RowError(message("kpi.reject_date_does_not_exist", value=written_date, reason=error.reason())) from None
     except ValueError:
-        raise _RowError(message("kpi.reject_bad_date", value=str(cells.get("date") or "").strip())) from None
+        raise _RowError(message("kpi.reject_bad_date", value=written_date)) from None
     try:
         status = parse_mark(cells.get("mark"))
     except ValueError:

@@ -16,7 +16,7 @@ import functools
 import re
 import unicodedata
 
-from kenshu.kpi_reports.fiscal import ERAS, era_by_name, gregorian_year
+from kenshu.kpi_reports.fiscal import ERAS, Era, era_by_name, gregorian_year
 
 
 class Status(str, enum.Enum):
@@ -108,6 +108,43 @@ def company_key(name: str) -> str:
     return text
 
 
+class DateMissing(ValueError):
+    """The date cell or argument is empty."""
+
+
+class DateDoesNotExist(ValueError):
+    """The text is written as a date, but no such day exists.
+
+    Either the calendar has no such day (``2026/6/31``) or the era had not
+    begun (``令和元年4月1日``; 令和 began on 1 May 2019). ``era`` is set only
+    in the second case.
+    """
+
+    def __init__(self, text: str, year: int, month: int, day: int, era: Era | None = None) -> None:
+        super().__init__(f"no such day: {text!r}" if era is None else f"{text!r} is before {era.name} began on {era.start}")
+        self.text = text
+        self.year = year
+        self.month = month
+        self.day = day
+        self.era = era
+
+    def reason(self) -> str:
+        """Return, from the message catalog, why the day does not exist ("6月は30日まで")."""
+        from kenshu.i18n import message
+        from kenshu.yaml_spec import calendar_problem
+
+        if self.era is not None:
+            return message("kpi.reason_before_era", era=self.era.name, start=self.era.start)
+        return calendar_problem(self.year, self.month, self.day) or message("kpi.reason_no_such_day")
+
+
+def _make_date(text: str, year: int, month: int, day: int) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise DateDoesNotExist(text, year, month, day) from None
+
+
 def parse_date(value: object) -> dt.date:
     """Read a date as an office writes it.
 
@@ -118,9 +155,13 @@ def parse_date(value: object) -> dt.date:
 
     Raises
     ------
+    DateMissing
+        If the value is empty.
+    DateDoesNotExist
+        If the text names a day that does not exist (``2026/6/31``) or an era
+        year before the era began (``令和元年4月1日``).
     ValueError
-        If the text is not a date in one of those forms, names a day that does
-        not exist, or names an era year before the era began (``令和元年4月1日``).
+        If the text is not a date in one of those forms.
     """
     if isinstance(value, dt.datetime):
         return value.date()
@@ -133,20 +174,21 @@ def parse_date(value: object) -> dt.date:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_date_text(text: str) -> dt.date:
     if not text:
-        raise ValueError("empty date")
+        raise DateMissing("empty date")
 
     match = _WESTERN_DATE.match(text)
     if match:
         year, month, day = (int(group) for group in match.groups())
-        return dt.date(year, month, day)
+        return _make_date(text, year, month, day)
 
     match = _ERA_DATE.match(text)
     if match:
         era = era_by_name(match["era"])
         number = 1 if match["year"] == "元" else int(match["year"])
-        date = dt.date(gregorian_year(era, number), int(match["month"]), int(match["day"]))
+        year, month, day = gregorian_year(era, number), int(match["month"]), int(match["day"])
+        date = _make_date(text, year, month, day)
         if date < era.start:
-            raise ValueError(f"{text!r} is before {era.name} began on {era.start}")
+            raise DateDoesNotExist(text, year, month, day, era=era)
         return date
 
     raise ValueError(f"not a date: {text!r}")

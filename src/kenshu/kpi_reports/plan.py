@@ -11,16 +11,23 @@ import logging
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from kenshu.errors import KenshuError
+from kenshu.errors import CollectedErrors
+from kenshu.i18n import message
 from kenshu.kpi_reports.normalise import Status
 from kenshu.paths import project_root
+from kenshu.yaml_spec import DocumentMessages, Problems, plain, read_yaml_document, report_validation_error
 
 logger = logging.getLogger(__name__)
 
 KPI_IDS = ("trainees", "ai_iot_companies", "ai_system_companies", "value_added")
+PLAN_MESSAGES = DocumentMessages(
+    not_found="kpi.plan_not_found",
+    not_utf8="kpi.plan_not_utf8",
+    yaml_syntax="kpi.plan_yaml",
+    not_a_mapping="kpi.plan_not_a_mapping",
+    duplicate_key="kpi.plan_duplicate_key",
+)
 
 
 class _Model(BaseModel):
@@ -65,7 +72,7 @@ class Rules(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Tokyo") from None
+            raise ValueError(message("kpi.plan_bad_time_zone", value=value)) from None
         return value
 
 
@@ -100,25 +107,17 @@ def load_plan(path: str | Path | None = None) -> Plan:
     Raises
     ------
     KenshuError
-        If the file is missing, is not YAML, or has an invalid key or value
-        (the message names the key).
+        If the file is missing, is not YAML or writes a key twice.
+    CollectedErrors
+        If a key or value is invalid; ``problems`` lists each with its key and line.
     """
     path = Path(path) if path is not None else default_plan_path()
+    document = read_yaml_document(path, PLAN_MESSAGES)
+    problems = Problems(path, document)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KenshuError("kpi.plan_not_found", path=path) from None
-    try:
-        raw = YAML(typ="safe").load(text) or {}
-    except YAMLError as error:
-        raise KenshuError("kpi.plan_yaml", path=path, detail=str(error).splitlines()[0]) from None
-
-    try:
-        plan = Plan.model_validate({**raw, "path": path} if isinstance(raw, dict) else raw)
+        plan = Plan.model_validate({**plain(document), "path": path})
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
-        raise KenshuError("kpi.plan_invalid", path=path, detail=details) from None
+        report_validation_error(error, problems)
+        raise CollectedErrors("kpi.plan_invalid", problems.items, path=path) from None
     logger.info("KPI plan %s: years %s", path, sorted(plan.targets))
     return plan

@@ -74,11 +74,16 @@ def _header_key(text: object) -> str:
     return normalise_text(text).replace(" ", "").lower()
 
 
-def _date_header(cell: object) -> object | None:
-    from kenshu.kpi_reports.normalise import parse_date
+def _date_header(cell: object) -> str | None:
+    """Return the day a grid column is headed by, as text for its ``day:`` name, or None if no date heads it."""
+    from kenshu.kpi_reports.normalise import DateDoesNotExist, parse_date
 
     try:
-        return parse_date(cell)
+        return parse_date(cell).isoformat()
+    except DateDoesNotExist:
+        # A header such as 2026/6/31 still heads a day column, so the marks under
+        # it are rejected row by row with the reason instead of being dropped unseen.
+        return normalise_text(cell)
     except (ValueError, TypeError):
         return None
 
@@ -101,7 +106,7 @@ def match_header(cells: list[object]) -> dict[int, str] | None:
         else:
             date = _date_header(cell) if key else None
             if date is not None:
-                days[index] = f"day:{date.isoformat()}"
+                days[index] = f"day:{date}"
     names = set(columns.values())
     if not names & {"name", "trainee_id"}:
         return None
