@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +28,52 @@ R8.6.18,試験二郎,株式会社テスト精機,遅刻
 """
 
 
+def grade_real_round(course: Path, homes: Path) -> None:
+    """Run one instructor's round on *course* itself: build, release, one trainee submits, collect, autograde."""
+    from kenshu.courses.build import build_course
+    from kenshu.grading.api import CourseGrader
+    from kenshu.grading.simulate import submit_simulated_cohort
+
+    build = build_course(course)
+    grader = CourseGrader(build.spec)
+    # The test user submits for trainee t1, so nbgrader's owner check would skip the submission.
+    grader.api.config.ExchangeCollect.check_owner = False
+    for assignment in grader.assignments:
+        grader.generate(assignment)
+        grader.release(assignment)
+        submit_simulated_cohort(grader, assignment, {"t1": "partial"}, homes)
+        grader.collect(assignment)
+    grader.autograde_assignments(grader.assignments)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Return the SHA-256 of every file under *folder*, by relative path."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def gradebook_rows(course: Path) -> list[tuple]:
+    """Return the submissions in the course's own nbgrader gradebook, with their scores."""
+    with contextlib.closing(sqlite3.connect(course / "_build" / "nbgrader" / "gradebook.db")) as connection:
+        return connection.execute(
+            "SELECT assignment.name, submitted_assignment.student_id, submitted_assignment.timestamp, grade.auto_score"
+            " FROM submitted_assignment"
+            " JOIN assignment ON assignment.id = submitted_assignment.assignment_id"
+            " JOIN submitted_notebook ON submitted_notebook.assignment_id = submitted_assignment.id"
+            " JOIN grade ON grade.notebook_id = submitted_notebook.id"
+            " ORDER BY 1, 2, grade.id"
+        ).fetchall()
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory, project_factory):
-    """Run the demo once on a scratch project of six trainees and return (root, output)."""
+    """Grade one real round on a scratch course of six trainees, then run the demo on it.
+
+    Returns (root, course, status, output, files and gradebook rows of the course before the demo).
+    """
     root = tmp_path_factory.mktemp("demo")
     course = project_factory(root, trainees=6)
     (root / "kpi_reports").mkdir()
@@ -40,10 +85,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, project_factory):
         patch.setenv("KENSHU_HOME", str(root))
         patch.setenv("KENSHU_LANG", "ja")
         patch.chdir(root)
+        grade_real_round(course, root / "real_homes")
+        before = (snapshot(course), gradebook_rows(course))
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
             status = main(["demo", "--course", str(course)])
-    return root, course, status, output.getvalue()
+    return root, course, status, output.getvalue(), before
 
 
 def _row(output: str, trainee: str) -> str:
@@ -51,13 +98,13 @@ def _row(output: str, trainee: str) -> str:
 
 
 def test_demo_exits_cleanly(demo_run) -> None:
-    _, _, status, output = demo_run
+    _, _, status, output, _ = demo_run
     assert status == 0
     assert "=== デモ結果: test-2026 ===" in output
 
 
 def test_demo_summary_rows(demo_run) -> None:
-    _, _, _, output = demo_run
+    _, _, _, output, _ = demo_run
     assert "全問正解" in _row(output, "t1")
     assert "4/7*" in _row(output, "t1")
     assert "途中まで" in _row(output, "t2")
@@ -66,7 +113,8 @@ def test_demo_summary_rows(demo_run) -> None:
     assert "0/7 " in _row(output, "t3")
     # An empty notebook is graded 0 as nbgrader grades it; the reason goes to the trainee's feedback.
     assert "空のノートブック" in _row(output, "t4")
-    assert "0/7" in _row(output, "t4")
+    assert "空の提出 0/7" in _row(output, "t4")
+    assert "0/7*" not in _row(output, "t4")
     assert "自動採点できず" not in _row(output, "t4")
     assert "途中でエラー" in _row(output, "t5")
     assert "2/7" in _row(output, "t5")
@@ -75,7 +123,7 @@ def test_demo_summary_rows(demo_run) -> None:
 
 
 def test_demo_attendance_from_sheet(demo_run) -> None:
-    _, _, _, output = demo_run
+    _, _, _, output, _ = demo_run
     assert _row(output, "t1").rstrip().endswith("2/2")
     assert _row(output, "t2").rstrip().endswith("2/2")
     assert _row(output, "t3").rstrip().endswith("0/2")
@@ -83,9 +131,17 @@ def test_demo_attendance_from_sheet(demo_run) -> None:
     assert "試験 九郎" in output
 
 
+def test_demo_roster_message_names_original(demo_run) -> None:
+    _, course, _, output, _ = demo_run
+    rejected = next(line for line in output.splitlines() if "試験 九郎" in line)
+    assert str(course.resolve() / "course.yml") in rejected
+    assert "_build" not in rejected
+
+
 def test_demo_files_exist(demo_run) -> None:
-    root, course, _, output = demo_run
-    grades = pd.read_csv(course / "_build" / "exports" / "grades.csv", encoding="utf-8-sig")
+    root, _, _, output, _ = demo_run
+    copy = root / "kpi_reports" / "_build" / "demo" / "courses" / "test-2026"
+    grades = pd.read_csv(copy / "_build" / "exports" / "grades.csv", encoding="utf-8-sig")
     report_dir = root / "kpi_reports" / "_build" / "demo" / "reports"
 
     assert len(grades) == 6
@@ -93,11 +149,13 @@ def test_demo_files_exist(demo_run) -> None:
     assert (report_dir / "kpi_2026.xlsx").is_file()
     assert (report_dir / "kpi_2026.png").is_file()
     assert "kpi_reports/_build/demo/reports/kpi_2026.html" in output
+    assert "kpi_reports/_build/demo/courses/test-2026/_build/exports/grades.csv" in output
+    assert (copy / "_build" / "nbgrader" / "gradebook.db").is_file()
     assert not (root / "kpi_reports" / "_build" / "attendance.sqlite").exists()
 
 
 def test_demo_rerun_counts_nothing_twice(demo_run) -> None:
-    root, course, _, first_output = demo_run
+    root, course, _, first_output, _ = demo_run
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KENSHU_HOME", str(root))
@@ -107,3 +165,32 @@ def test_demo_rerun_counts_nothing_twice(demo_run) -> None:
 
     for trainee in ("t1", "t2", "t3", "t4"):
         assert _row(output.getvalue(), trainee).split()[-1] == _row(first_output, trainee).split()[-1]
+
+
+def test_demo_problems_column_labels(demo_run) -> None:
+    _, _, _, output, _ = demo_run
+    header = next(line for line in output.splitlines() if line.startswith("受講者"))
+    assert "指摘" in header
+    assert "no_grade_cells" not in output
+    # The empty notebook's problem shows as its short label, after the score column.
+    assert _row(output, "t4").count("空のノートブック") == 2
+    assert _row(output, "t1").split()[-2] == "-"
+
+
+def test_demo_leaves_real_course_unchanged(demo_run) -> None:
+    _, course, status, _, (files_before, rows_before) = demo_run
+    assert status == 0
+    assert rows_before, "the real round left no graded submission to protect"
+    assert {row[1] for row in rows_before} == {"t1"}
+    assert gradebook_rows(course) == rows_before
+    assert snapshot(course) == files_before
+
+
+def test_problem_codes_have_short_labels() -> None:
+    from kenshu.i18n import load_catalog
+
+    catalog = load_catalog()
+    codes = [key.removeprefix("grading.problem.") for key in catalog if key.startswith("grading.problem.")]
+    assert "no_grade_cells" in codes
+    for code in codes:
+        assert f"grading.problem_label.{code}" in catalog, code

@@ -3,24 +3,37 @@
 The demo runs every step an instructor and the office take, on embedded
 defaults (SQLite, a local exchange folder, no hub, no network), with a
 simulated cohort in place of real trainees.
+
+The simulated trainees submit under the ids of the course's trainees, so the
+demo never works in the course folder itself: it builds a copy of the course
+under ``kpi_reports/_build/demo/courses/<course_id>/`` (see
+`demo_course_copy`). A course that is already being taught keeps its
+gradebook, exchange and grade sheet as they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 from dataclasses import dataclass, field
 from itertools import cycle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ruamel.yaml import YAML
 
 from kenshu.i18n import message
 from kenshu.paths import build_dir, project_root
 
+if TYPE_CHECKING:
+    from kenshu.courses.spec import CourseSpec
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_COURSE = Path("courses") / "sample_press"
+# The grading problem code of a notebook with none of the released answer and test cells.
+EMPTY_NOTEBOOK = "no_grade_cells"
 
 
 @dataclass
@@ -45,6 +58,54 @@ def assign_cohort(trainee_ids: list[str]) -> dict[str, str]:
     from kenshu.grading.simulate import COHORT_KINDS
 
     return dict(zip(trainee_ids, cycle(COHORT_KINDS), strict=False))
+
+
+def demo_course_copy(course: Path) -> tuple[CourseSpec, Path]:
+    """Write the demo's copy of *course* and return (the original's spec, the copy's folder).
+
+    The copy holds only ``course.yml``: its data paths point at the
+    original's data, which the build reads but does not change, and any
+    shared ``grading.exchange`` is dropped so that the copy releases into its
+    own exchange. Its ``_build/`` (gradebook, exchange, trainees' homes,
+    exports) is the demo's own. Running again rewrites the copy only when
+    the original spec has changed.
+
+    Raises
+    ------
+    KenshuError, CollectedErrors
+        If the original course.yml is missing or invalid, naming that file.
+    """
+    from kenshu.courses.spec import SPEC_FILENAME, load_course_spec
+
+    # Validate the original first, so that errors name its file and lines.
+    spec = load_course_spec(course)
+    original = spec.course_dir
+    spec_path = course if course.suffix in (".yml", ".yaml") else course / SPEC_FILENAME
+    copy = demo_dir() / "courses" / spec.course_id
+    if original == copy.resolve():
+        return spec, original
+
+    yaml = YAML(typ="safe")
+    raw = yaml.load(spec_path.read_text(encoding="utf-8"))
+    data = raw["problem"]["data"]
+    for key in ("folder", "csv"):
+        if data.get(key) is not None:
+            data[key] = str(getattr(spec.problem.data, key))
+    grading = raw.get("grading") or {}
+    for key in ("exchange", "exchange_group"):
+        grading.pop(key, None)
+
+    buffer = io.StringIO()
+    yaml.allow_unicode = True
+    yaml.default_flow_style = False
+    yaml.dump(raw, buffer)
+    text = message("demo.copy_header", course=spec_path.resolve()) + "\n" + buffer.getvalue()
+    target = copy / SPEC_FILENAME
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    logger.info("demo copy of %s is %s", original, copy)
+    return spec, copy
 
 
 def _module_metrics(template_folder: Path) -> dict[str, str]:
@@ -107,9 +168,11 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     total = 8
     logger.info("demo on %s (fast=%s)", course, fast)
 
-    # 1. Build the curriculum.
+    # 1. Copy the course into the demo's own folder and build the curriculum there.
     _step(1, total, "demo.step_build", course=course)
-    build = build_course(course, fast=fast)
+    original_spec, copy = demo_course_copy(Path(course))
+    print("   " + message("demo.course_copy", copy=_relative(copy)), flush=True)
+    build = build_course(copy, fast=fast)
     spec = build.spec
     trainee_ids = [trainee.id for trainee in spec.trainees]
     result = DemoResult(course_id=spec.course_id, cohort=assign_cohort(trainee_ids))
@@ -152,17 +215,21 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     _step(6, total, "demo.step_export")
     exported = export_grades(grader, build_dir(spec.course_dir) / "exports", grader.last_results())
     result.grades = exported.table
-    result.files.update(grades_csv=exported.csv, grades_xlsx=exported.xlsx, feedback=grader.root / "feedback")
+    result.files.update(
+        nbgrader=grader.root, grades_csv=exported.csv, grades_xlsx=exported.xlsx, feedback=grader.root / "feedback"
+    )
 
     # 7. Import the sign-in sheets and the submissions into the attendance store.
     _step(7, total, "demo.step_attendance")
-    for sheet in sorted((spec.course_dir / "attendance").glob("*")):
+    # The sign-in sheets stay in the original course folder and are only read. Names
+    # are matched against the original roster, so that a message names the file to fix.
+    for sheet in sorted((original_spec.course_dir / "attendance").glob("*")):
         if sheet.suffix.lower() in (".csv", ".xlsx"):
-            imported = import_signin_sheet(sheet, db=db, course=spec)
+            imported = import_signin_sheet(sheet, db=db, course=original_spec)
             print("   " + imported.summary())
             for rejected in imported.rejected:
                 print("     - " + str(rejected))
-    imported = import_nbgrader_submissions(grader.config.CourseDirectory.db_url, course_id=spec.course_id, db=db, course=spec)
+    imported = import_nbgrader_submissions(grader.config.CourseDirectory.db_url, course_id=spec.course_id, db=db, course=original_spec)
     print("   " + imported.summary())
     result.attendance = _attendance(db, spec)
 
@@ -174,21 +241,67 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     return result
 
 
+def _problem_codes(entry) -> list[str]:
+    """Return the problem codes of one grade-table row (``problems`` is a comma-separated text or empty)."""
+    value = entry.get("problems")
+    if not isinstance(value, str):
+        return []
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def problem_label(code: str) -> str:
+    """Return the short catalog label of a grading problem code, or the code itself when it has none."""
+    from kenshu.i18n import load_catalog
+
+    key = f"grading.problem_label.{code}"
+    return message(key) if key in load_catalog() else code
+
+
+def _problems_cell(found: dict[str, list[str]], assignments: list[str]) -> str:
+    """Return the 指摘 cell: each label, with its assignments unless it was found in all of them."""
+    if not found:
+        return "-"
+    parts = []
+    for label, where in found.items():
+        if len(where) == len(assignments):
+            parts.append(label)
+        else:
+            parts.append(f"{label} ({', '.join(where)})")
+    return ", ".join(parts)
+
+
 def format_summary(result: DemoResult, names: dict[str, str]) -> str:
-    """Return the closing table: trainees, scores per assignment, attendance, and the files written."""
+    """Return the closing table: trainees, scores per assignment, problems found, attendance, and the files written."""
     grades = result.grades
     assignments = list(dict.fromkeys(grades["assignment"]))
-    header = [message("demo.col_trainee"), message("demo.col_kind")] + assignments + [message("demo.col_attendance")]
+    header = (
+        [message("demo.col_trainee"), message("demo.col_kind")]
+        + assignments
+        + [message("export.column.problems"), message("demo.col_attendance")]
+    )
     rows = []
+    waiting_shown = False
     for trainee_id, kind in result.cohort.items():
         row = [f"{trainee_id} {names[trainee_id]}", message(f"demo.kind.{kind}")]
+        # Each problem label with the assignments it was found in, in order of first appearance.
+        found: dict[str, list[str]] = {}
         for assignment in assignments:
             entry = grades[(grades["trainee_id"] == trainee_id) & (grades["assignment"] == assignment)].iloc[0]
-            if entry["status"] in ("graded", "needs_manual_grade"):
+            codes = _problem_codes(entry)
+            for code in codes:
+                found.setdefault(problem_label(code), []).append(assignment)
+
+            if entry["status"] in ("graded", "needs_manual_grade") and EMPTY_NOTEBOOK in codes:
+                # nbgrader grades an empty notebook 0 and still marks its written
+                # answers as waiting, but there is nothing for the instructor to read.
+                row.append(message("demo.status.empty", max_score=f"{entry['max_score']:g}"))
+            elif entry["status"] in ("graded", "needs_manual_grade"):
                 waiting = "*" if entry["status"] == "needs_manual_grade" else ""
+                waiting_shown = waiting_shown or bool(waiting)
                 row.append(f"{entry['score']:g}/{entry['max_score']:g}{waiting}")
             else:
                 row.append(message(f"export.status.{entry['status']}"))
+        row.append(_problems_cell(found, assignments))
         attended, total = result.attendance.get(trainee_id, (0, 0))
         row.append(f"{attended}/{total}")
         rows.append(row)
@@ -198,7 +311,7 @@ def format_summary(result: DemoResult, names: dict[str, str]) -> str:
     for line in [header] + rows:
         lines.append("  ".join(_pad(str(cell), width) for cell, width in zip(line, widths, strict=True)))
 
-    if (grades["status"] == "needs_manual_grade").any():
+    if waiting_shown:
         lines.append(message("demo.manual_grade_note"))
     for failure in result.failures:
         lines.append(message("demo.failure", trainee=failure.trainee_id, assignment=failure.assignment, reason=failure.reason))
@@ -230,10 +343,11 @@ def _relative(path: Path) -> str:
 
 
 def demo_dir() -> Path:
-    """Return the folder of the demo's own attendance store and KPI report.
+    """Return the folder of the demo's own course copies, attendance store and KPI report.
 
-    The demo never writes into the office's store, so that simulated
-    trainees cannot end up in a real report.
+    The demo never writes into the office's store or into a course's own
+    ``_build/``, so that simulated trainees cannot end up in a real
+    gradebook, grade sheet or report.
     """
     return project_root() / "kpi_reports" / "_build" / "demo"
 

@@ -105,3 +105,61 @@ def test_subscribe_counts(mosquitto, tmp_path, capsys):
     assert status == 0
     assert "5 件を受信しました" in output
     assert csv.read_text(encoding="utf-8-sig").count("\n") == 6
+
+
+@pytest.mark.parametrize(
+    ("make_port", "kind"),
+    [
+        (lambda tmp_path: tmp_path / "readings.txt", "通常のファイル"),
+        (lambda tmp_path: tmp_path, "フォルダ"),
+        (lambda tmp_path: "/dev/null", "端末ではない特殊ファイル"),
+    ],
+)
+def test_bridge_port_not_serial_device(tmp_path, capsys, make_port, kind):
+    (tmp_path / "readings.txt").write_text("KS1 not a device\n", encoding="utf-8")
+    port = str(make_port(tmp_path))
+    status = main(["lab", "bridge", "--port", port, "--spool", str(tmp_path / "s.sqlite")])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert f"{port} はシリアルデバイスではありません" in error
+    assert kind in error
+    assert "kenshu lab simulate" in error
+    assert "loop://" in error
+    assert "ioctl" not in error
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected", "english"),
+    [
+        (["sigfox", "ZZZ", "--grammar", "a:0:uint:8"], "16 進数", "not hexadecimal"),
+        (["sigfox", "00"], "--grammar でペイロードの文法を指定してください", "is required"),
+        (["sigfox", "00", "--grammar", "a:0:uint:16"], "フィールド a には 2 バイト必要です", "needs"),
+        (["sigfox", "00", "--grammar", "a:0:uint"], "コロンで区切った部分が 3 個", "parts"),
+        (["sigfox", "00", "--grammar", "a:0:text:8"], "型 text は使えません", "type text"),
+        (["sigfox", "00", "--grammar", "a:0:uint:8", "--scale", "b=2"], "--scale のフィールド b", "unknown field"),
+    ],
+)
+def test_decode_errors_in_japanese(capsys, arguments, expected, english):
+    status = main(["lab", "decode", *arguments])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert expected in error
+    assert english not in error
+
+
+def test_decode_errors_in_english(capsys):
+    status = main(["lab", "decode", "sigfox", "ZZZ", "--grammar", "a:0:uint:8", "--lang", "en"])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "Cannot read payload ZZZ: it is not hexadecimal" in error
+
+
+def test_decode_tts_bad_json_in_japanese(tmp_path, capsys):
+    path = tmp_path / "up.json"
+    path.write_text('{"end_device_ids": ', encoding="utf-8")
+    status = main(["lab", "decode", "tts", str(path)])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "up.json" in error
+    assert "JSON として読めません (1 行" in error
+    assert "Expecting" not in error

@@ -145,13 +145,27 @@ class EmbeddedBroker:
         """Shut the broker down. Safe to call twice."""
         if self._loop is None or self._broker is None:
             return
+        broker = self._broker
+
+        async def shut_down() -> None:
+            await broker.shutdown()
+            # amqtt can leave the handler task of a client that has just disconnected.
+            # Cancel it here. Otherwise Python collects its coroutine after the loop
+            # has closed and prints "Event loop is closed".
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
         try:
-            asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(10)
+            asyncio.run_coroutine_threadsafe(shut_down(), self._loop).result(10)
         except Exception as error:  # a broker that fails to shut down cleanly is still stopped below
             logger.warning("embedded broker shutdown: %s", error)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self._loop.close()
         self._loop = self._broker = self._thread = None
         logger.info("embedded MQTT broker on %s stopped", self.url)
 
@@ -300,5 +314,6 @@ def ensure_broker(url: str | None = DEFAULT_BROKER_URL) -> tuple[str, EmbeddedBr
         broker = EmbeddedBroker(host="127.0.0.1", port=address.port).start()
     except KenshuError:
         broker = EmbeddedBroker(host="127.0.0.1", port=0).start()
-    logger.warning("no MQTT broker at %s; started an embedded broker at %s", address.url, broker.url)
+    # Info, not a warning, because the command line prints its own message (hardware_labs.broker_embedded).
+    logger.info("no MQTT broker at %s; started an embedded broker at %s", address.url, broker.url)
     return broker.url, broker

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 
+if TYPE_CHECKING:
+    from kenshu.hardware_labs.broker import EmbeddedBroker
+    from kenshu.hardware_labs.serial_sensor import SerialSensor
+
 logger = logging.getLogger(__name__)
+
+# Seconds `kenshu lab subscribe` waits for the broker to confirm the subscription.
+SUBSCRIBE_TIMEOUT = 10.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_broker_options(subscribe, DEFAULT_BROKER_URL)
     subscribe.add_argument("--topic", default="kenshu/#", help=message("hardware_labs.topic_help"))
     subscribe.add_argument("--count", type=int, help=message("hardware_labs.count_help"))
-    subscribe.add_argument("--duration", type=float, default=10.0, help=message("hardware_labs.duration_help"))
+    subscribe.add_argument("--duration", type=float, default=10.0, help=message("hardware_labs.subscribe_duration_help"))
     subscribe.add_argument("--csv", help=message("hardware_labs.csv_help"))
     subscribe.set_defaults(handler=run_subscribe)
 
@@ -88,6 +98,59 @@ def _stop_on_sigterm(stop: threading.Event) -> None:
     # A service manager stops the bridge with SIGTERM; finish as on Ctrl-C.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda number, frame: stop.set())
+
+
+def _check_serial_path(port: str) -> None:
+    """Raise `KenshuError` when *port* is an existing file, folder or other path that is not a character device.
+
+    pyserial opens a regular file and then fails with "Inappropriate ioctl for
+    device", a message that gives a trainee no next step. A missing path or a
+    permission problem is left to `SerialSensor`, which reports those itself.
+    """
+    if "://" in port:
+        return
+    try:
+        mode = os.stat(port).st_mode
+    except OSError:
+        return
+    if stat.S_ISCHR(mode):
+        return
+    if stat.S_ISREG(mode):
+        kind = "regular"
+    elif stat.S_ISDIR(mode):
+        kind = "directory"
+    else:
+        kind = "other"
+    raise KenshuError("hardware_labs.port_not_serial", port=port, kind=message(f"hardware_labs.path_kind.{kind}"))
+
+
+def _open_sensor(port: str, baudrate: int) -> SerialSensor:
+    """Open *port* as a `SerialSensor`, with a clear message for paths that are not serial devices."""
+    from kenshu.hardware_labs.serial_sensor import SerialSensor
+
+    _check_serial_path(port)
+    try:
+        return SerialSensor(port, baudrate=baudrate).open()
+    except KenshuError as error:
+        # A character device that is not a terminal (/dev/null, /dev/zero) opens,
+        # and pyserial then fails to set the line speed with ENOTTY.
+        # NOTE: pyserial puts the errno only into the text of its exception, so
+        # the text is matched here.
+        cause = str(error.__cause__ or "")
+        if error.key == "hardware_labs.port_open_failed" and f"({errno.ENOTTY}," in cause:
+            kind = message("hardware_labs.path_kind.other")
+            raise KenshuError("hardware_labs.port_not_serial", port=port, kind=kind) from error
+        raise
+
+
+def _start_broker(requested: str) -> tuple[str, EmbeddedBroker | None]:
+    """Return (URL, embedded broker or ``None``) as `ensure_broker` does, and print a message when it starts an embedded broker."""
+    from kenshu.hardware_labs.broker import ensure_broker
+
+    url, embedded = ensure_broker(requested)
+    if embedded is not None:
+        print(message("hardware_labs.broker_embedded", requested=requested, url=url), flush=True)
+    return url, embedded
 
 
 def run_simulate(args: argparse.Namespace) -> int:
@@ -135,15 +198,11 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_bridge(args: argparse.Namespace) -> int:
     """Read the serial port and publish until Ctrl-C, SIGTERM, ``--count`` or ``--duration``."""
-    from kenshu.hardware_labs.broker import ensure_broker
     from kenshu.hardware_labs.mqtt_bridge import MqttBridge, check_credentials
-    from kenshu.hardware_labs.serial_sensor import SerialSensor
 
     password = _password(args)
-    sensor = SerialSensor(args.port, baudrate=args.baudrate).open()
-    url, embedded = ensure_broker(args.broker)
-    if embedded is not None:
-        print(message("hardware_labs.bridge_embedded", requested=args.broker, url=url), flush=True)
+    sensor = _open_sensor(args.port, args.baudrate)
+    url, embedded = _start_broker(args.broker)
     bridge = MqttBridge(
         url,
         spool_path=args.spool,
@@ -206,7 +265,8 @@ def run_bridge(args: argparse.Namespace) -> int:
             submitted=bridge.submitted,
             acknowledged=bridge.acknowledged,
             pending=bridge.left_in_spool,
-            connects=bridge.connects,
+            # The first connection is not a reconnect.
+            reconnects=max(0, bridge.connects - 1),
             problems=problems or "-",
         )
     )
@@ -214,35 +274,48 @@ def run_bridge(args: argparse.Namespace) -> int:
 
 
 def run_subscribe(args: argparse.Namespace) -> int:
-    """Print readings as they arrive, for ``--duration`` seconds or ``--count`` readings."""
+    """Print readings as they arrive, for ``--duration`` seconds or ``--count`` readings.
+
+    As with ``bridge``, a broker URL on this machine where no broker listens
+    gets an embedded broker, so a bridge started afterwards publishes to it.
+    """
     from kenshu.hardware_labs.subscriber import LiveSubscriber
 
     def show(payload: dict) -> None:
         values = ", ".join(f"{name}={item['value']} {item['unit']}" for name, item in payload["values"].items())
         print(f"{payload['timestamp']} {payload['topic']} #{payload['sequence']} {values}", flush=True)
 
-    subscriber = LiveSubscriber(
-        args.broker,
-        topic=args.topic,
-        on_payload=show,
-        username=args.username,
-        password=_password(args),
-        ca_certs=args.ca_certs,
-        tls_insecure=args.tls_insecure,
-    )
+    password = _password(args)
+    url, embedded = _start_broker(args.broker)
     try:
-        subscriber.start()
-    except (OSError, TimeoutError) as error:
-        raise KenshuError("hardware_labs.port_open_failed", port=args.broker, error=error) from error
-    try:
-        if args.count is not None:
-            subscriber.wait_for(args.count, timeout=args.duration)
-        else:
-            threading.Event().wait(args.duration)
-    except KeyboardInterrupt:
-        pass
+        subscriber = LiveSubscriber(
+            url,
+            topic=args.topic,
+            on_payload=show,
+            username=args.username,
+            password=password,
+            ca_certs=args.ca_certs,
+            tls_insecure=args.tls_insecure,
+        )
+        try:
+            subscriber.start(timeout=SUBSCRIBE_TIMEOUT)
+        except TimeoutError as error:
+            raise KenshuError("hardware_labs.broker_no_answer", url=subscriber.address.url, seconds=SUBSCRIBE_TIMEOUT) from error
+        except OSError as error:
+            raise KenshuError("hardware_labs.broker_unreachable", url=subscriber.address.url, error=error) from error
+        print(message("hardware_labs.subscribe_started", topic=args.topic, url=subscriber.address.url), flush=True)
+        try:
+            if args.count is not None:
+                subscriber.wait_for(args.count, timeout=args.duration)
+            else:
+                threading.Event().wait(args.duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            subscriber.stop()
     finally:
-        subscriber.stop()
+        if embedded is not None:
+            embedded.stop()
 
     if args.csv:
         subscriber.frame().to_csv(args.csv, index=False, encoding="utf-8-sig")
@@ -274,7 +347,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
     if args.format == "sigfox":
         if grammar is None:
-            raise KenshuError("hardware_labs.grammar_invalid", spec="", reason="--grammar is required for sigfox")
+            raise KenshuError("hardware_labs.grammar_required")
         result = {"payload": args.input, "fields": decode_sigfox(args.input, grammar)}
     else:
         if args.input == "-":

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kenshu.errors import KenshuError
+from kenshu.i18n import message
 
 SIGFOX_MAX_BYTES = 12
 FIELD_TYPES = ("uint", "int", "float", "bool")
@@ -53,22 +54,22 @@ class Field:
     def __post_init__(self) -> None:
         spec = f"{self.name}:{self.offset}.{self.bit}:{self.type}:{self.bits}"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="name")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.field_name"))
         if self.type not in FIELD_TYPES:
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=f"type {self.type}")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.field_type", type=self.type))
         if self.endianness not in ("big", "little"):
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=f"endianness {self.endianness}")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.field_endianness", endianness=self.endianness))
         if self.offset < 0 or not 0 <= self.bit <= 7:
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="offset")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.field_offset"))
         if self.type == "bool" and self.bits != 1:
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="bool is 1 bit")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.bool_bits"))
         if self.type == "float" and self.bits not in (32, 64):
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="float is 32 or 64 bits")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.float_bits"))
         if self.bits < 8:
             if self.bits < 1 or self.bit + self.bits > 8:
-                raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="field crosses a byte boundary")
+                raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.crosses_byte"))
         elif self.bits % 8 or self.bit or self.bits > 64:
-            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason="multi-byte fields are whole bytes")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.whole_bytes"))
 
     @property
     def end(self) -> int:
@@ -107,12 +108,12 @@ def parse_grammar(text: str, *, scales: Mapping[str, tuple[float, str]] | None =
     for word in text.split():
         parts = word.split(":")
         if len(parts) not in (4, 5):
-            raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason=f"{len(parts)} parts")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason=message("hardware_labs.reason.field_parts", count=len(parts)))
         name, position, kind, bits = parts[:4]
         endianness = ENDIANNESS.get(parts[4] if len(parts) == 5 else "big-endian")
         match = re.fullmatch(r"(\d+)(?:\.(\d))?", position)
         if endianness is None or match is None or not bits.isdigit():
-            raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason="byte, bits or endianness")
+            raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason=message("hardware_labs.reason.field_numbers"))
         scale, unit = scales.pop(name, (1.0, ""))
         fields.append(
             Field(
@@ -127,9 +128,9 @@ def parse_grammar(text: str, *, scales: Mapping[str, tuple[float, str]] | None =
             )
         )
     if not fields:
-        raise KenshuError("hardware_labs.grammar_invalid", spec=text, reason="no fields")
+        raise KenshuError("hardware_labs.grammar_invalid", spec=text, reason=message("hardware_labs.reason.no_fields"))
     if scales:
-        raise KenshuError("hardware_labs.grammar_invalid", spec=text, reason=f"scale for unknown field(s) {sorted(scales)}")
+        raise KenshuError("hardware_labs.grammar_invalid", spec=text, reason=message("hardware_labs.reason.unknown_scale", names=", ".join(sorted(scales))))
     return fields
 
 
@@ -140,7 +141,7 @@ def _payload_bytes(payload: bytes | str) -> bytes:
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise KenshuError("hardware_labs.payload_invalid", payload=payload, reason="not hexadecimal") from None
+        raise KenshuError("hardware_labs.payload_invalid", payload=payload, reason=message("hardware_labs.reason.not_hex")) from None
 
 
 def decode_payload(payload: bytes | str, grammar: Sequence[Field] | str) -> dict[str, int | float | bool]:
@@ -159,7 +160,7 @@ def decode_payload(payload: bytes | str, grammar: Sequence[Field] | str) -> dict
             raise KenshuError(
                 "hardware_labs.payload_invalid",
                 payload=data.hex(),
-                reason=f"{len(data)} bytes, field {field.name} needs {field.end}",
+                reason=message("hardware_labs.reason.payload_too_short", length=len(data), field=field.name, needed=field.end),
             )
         values[field.name] = field.decode(data)
     return values
@@ -172,7 +173,7 @@ def decode_sigfox(payload: bytes | str, grammar: Sequence[Field] | str) -> dict[
         raise KenshuError(
             "hardware_labs.payload_invalid",
             payload=data.hex(),
-            reason=f"a Sigfox uplink has 1 to {SIGFOX_MAX_BYTES} bytes, this one {len(data)}",
+            reason=message("hardware_labs.reason.sigfox_length", maximum=SIGFOX_MAX_BYTES, length=len(data)),
         )
     return decode_payload(data, grammar)
 
@@ -194,11 +195,19 @@ class LoRaWANUplink:
     gateway_id: str | None
 
 
+class _TimeFormatError(ValueError):
+    """A time text that is not RFC 3339, kept as *text* for the message."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"time {text!r} is not RFC 3339")
+        self.text = text
+
+
 def _parse_rfc3339(text: str) -> datetime.datetime:
     # The Things Stack writes nanoseconds; Python's datetime keeps microseconds.
     match = re.fullmatch(r"(.+?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
     if match is None:
-        raise ValueError(f"time {text!r} is not RFC 3339")
+        raise _TimeFormatError(text)
     base, fraction, zone = match.groups()
     fraction = (fraction or "0")[:6].ljust(6, "0")
     return datetime.datetime.fromisoformat(f"{base}.{fraction}{'+00:00' if zone == 'Z' else zone}")
@@ -236,14 +245,24 @@ def decode_tts_uplink(
         application_id = str(ids["application_ids"]["application_id"])
         received_at = _parse_rfc3339(data.get("received_at") or uplink["received_at"])
         f_port = int(uplink.get("f_port", 0))
-    except (KeyError, TypeError, ValueError) as error:
-        reason = f"missing key {error}" if isinstance(error, KeyError) else str(error)
+    except json.JSONDecodeError as error:
+        reason = message("hardware_labs.reason.not_json", line=error.lineno, column=error.colno)
+        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
+    except _TimeFormatError as error:
+        reason = message("hardware_labs.reason.bad_time", value=error.text)
+        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
+    except KeyError as error:
+        reason = message("hardware_labs.reason.missing_key", key=error)
+        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
+    except (TypeError, ValueError) as error:
+        reason = message("hardware_labs.reason.bad_value", detail=error)
         raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
 
     try:
         payload = base64.b64decode(uplink.get("frm_payload", ""), validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=f"frm_payload: {error}") from None
+    except (binascii.Error, ValueError):
+        reason = message("hardware_labs.reason.bad_base64")
+        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
 
     port_grammar = grammar.get(f_port) if isinstance(grammar, Mapping) else grammar
     fields = decode_payload(payload, port_grammar) if port_grammar is not None and payload else {}

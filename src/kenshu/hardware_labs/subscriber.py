@@ -19,6 +19,7 @@ from types import TracebackType
 import pandas as pd
 import paho.mqtt.client as mqtt
 
+from kenshu.errors import KenshuError
 from kenshu.hardware_labs.broker import parse_broker_url
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class LiveSubscriber:
         self._seen: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
+        self.rejected: str | None = None
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=not persistent
         )
@@ -109,6 +111,7 @@ class LiveSubscriber:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             logger.error("broker %s rejected subscriber %s: %s", self.address.url, self.client_id, reason_code)
+            self.rejected = str(reason_code)
             return
         # Subscribe on every connect: a broker without a stored session forgets subscriptions.
         client.subscribe(self.topic, qos=1)
@@ -136,11 +139,32 @@ class LiveSubscriber:
             self.on_payload(payload)
 
     def start(self, *, timeout: float = 10.0) -> LiveSubscriber:
-        """Connect, subscribe and return once the broker has confirmed the subscription."""
+        """Connect, subscribe and return once the broker has confirmed the subscription.
+
+        Raises
+        ------
+        OSError
+            If the broker's host or port cannot be reached.
+        KenshuError
+            If the broker rejects the user name or password.
+        ConnectionRefusedError
+            If the broker rejects the connection for another reason.
+        TimeoutError
+            If no subscription is confirmed within *timeout* seconds, for
+            example because the port is not an MQTT broker's.
+        """
         self._client.connect(self.address.host, self.address.port, keepalive=30)
         self._client.loop_start()
-        if not self._subscribed.wait(timeout):
-            self.stop()
+        deadline = time.monotonic() + timeout
+        while not self._subscribed.wait(0.05):
+            if self.rejected is not None or time.monotonic() >= deadline:
+                self.stop()
+                break
+        if self.rejected is not None:
+            if any(words in self.rejected.lower() for words in ("not authorized", "bad user name")):
+                raise KenshuError("hardware_labs.broker_not_authorized", url=self.address.url)
+            raise ConnectionRefusedError(f"broker {self.address.url} rejected the connection: {self.rejected}")
+        if not self._subscribed.is_set():
             raise TimeoutError(f"no subscription to {self.topic!r} on {self.address.url} after {timeout} s")
         logger.info("subscribed to %s on %s", self.topic, self.address.url)
         return self
