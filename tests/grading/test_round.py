@@ -80,6 +80,13 @@ def test_export_files_readable_in_japanese(graded) -> None:
     assert list(from_xlsx.columns) == list(from_csv.columns)
     assert from_csv.loc[from_csv["受講者ID"] == "t6", "状態"].item() == "未提出"
     assert from_xlsx.loc[from_xlsx["受講者ID"] == "t5", "得点"].item() == 2
+    # Problems by their short Japanese label, not by code.
+    assert from_csv.loc[from_csv["受講者ID"] == "t4", "指摘"].item() == "空のノートブック"
+    # Submission times in Japan time: nbgrader's naive UTC timestamp plus nine hours.
+    with grader.api.gradebook as gradebook:
+        stored = gradebook.find_submission(ASSIGNMENT, "t1").timestamp
+    shown = pd.to_datetime(from_xlsx.loc[from_xlsx["受講者ID"] == "t1", "提出日時 (日本時間)"].item())
+    assert shown == (pd.Timestamp(stored) + pd.Timedelta(hours=9)).floor("s")
 
 
 def test_feedback_written_for_graded_trainees(graded) -> None:

@@ -71,9 +71,21 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def _problem_labels(codes: object) -> object:
+    """Return the short labels of a comma-separated list of problem codes, or the value unchanged when empty."""
+    if not isinstance(codes, str) or not codes:
+        return codes
+    return "、".join(message(f"grading.problem_label.{code.strip()}") for code in codes.split(","))
+
+
 def _localised(table: pd.DataFrame) -> pd.DataFrame:
     localised = table.copy()
     localised["status"] = [message(f"export.status.{status}") for status in localised["status"]]
+    localised["problems"] = [_problem_labels(codes) for codes in localised["problems"]]
+
+    # nbgrader stores timestamps as naive UTC; the sheet shows Japan time, as the column name says.
+    submitted = pd.to_datetime(localised["submitted_at"])
+    localised["submitted_at"] = submitted.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo").dt.tz_localize(None).dt.floor("s")
     return localised.rename(columns={column: message(f"export.column.{column}") for column in COLUMNS})
 
 
