@@ -194,3 +194,16 @@ def test_problem_codes_have_short_labels() -> None:
     assert "no_grade_cells" in codes
     for code in codes:
         assert f"grading.problem_label.{code}" in catalog, code
+
+
+def test_demo_refuses_office_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from kenshu.kpi_reports.store import default_db_url
+
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    office = Path(default_db_url().removeprefix("sqlite:///"))
+
+    status = main(["demo", "--db", default_db_url()])
+
+    assert status != 0
+    assert "事務局の出席データベース" in capsys.readouterr().err
+    assert not office.exists()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ruamel.yaml import YAML
 
+from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.paths import build_dir, project_root
 
@@ -115,7 +116,6 @@ def _module_metrics(template_folder: Path) -> dict[str, str]:
 
 def run_solutions(result_root: Path, assignments: list[str], templates: dict[str, Path]) -> dict[str, dict[str, object]]:
     """Run each assignment's solution notebook and return the metrics its module declares."""
-    from kenshu.errors import KenshuError
     from kenshu.notebooks.execute import execute_notebook
 
     from kenshu.progress import progress
@@ -352,9 +352,26 @@ def demo_dir() -> Path:
     return project_root() / "kpi_reports" / "_build" / "demo"
 
 
+def _same_store(first: str, second: str) -> bool:
+    """Return whether two database URLs name the same store (SQLite files compared by resolved path)."""
+    from sqlalchemy.engine import make_url
+
+    first_url, second_url = make_url(first), make_url(second)
+    if first_url.get_backend_name() == "sqlite" and second_url.get_backend_name() == "sqlite":
+        if not first_url.database or not second_url.database:
+            return False
+        return Path(first_url.database).resolve() == Path(second_url.database).resolve()
+    return first_url.render_as_string(hide_password=False) == second_url.render_as_string(hide_password=False)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.store import default_db_url
+
     course = args.course or project_root() / DEFAULT_COURSE
     db = args.db or f"sqlite:///{demo_dir() / 'attendance.sqlite'}"
+    # The simulated cohort's attendance must never reach the office's store and its KPI report.
+    if _same_store(db, default_db_url()):
+        raise KenshuError("demo.office_store", url=db)
     result = run_demo(course, fast=args.fast, db=db, fiscal_year=args.fy)
     from kenshu.courses.spec import load_course_spec
 
