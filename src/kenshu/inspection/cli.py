@@ -82,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
             report=result.report_path,
         )
     )
+    for warning in result.warnings():
+        print(warning)
     return 0
 
 

@@ -186,6 +186,14 @@ def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_tit
         return f'<figure><img src="{files[role].name}" alt="{html.escape(message(caption_key))}"><figcaption>{html.escape(message(caption_key))}</figcaption></figure>'
 
     heat_caption = "inspection.report_heat_anomaly" if isinstance(program.scorer, PatchNearestNeighbourScorer) else "inspection.report_heat_occlusion"
+    warnings_html = ""
+    if result.warnings():
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in result.warnings())
+        warnings_html = f'<h2>{html.escape(message("inspection.report_warnings_heading"))}</h2>\n<ul class="warnings">{items}</ul>'
+    if result.load_problems:
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in result.load_problems)
+        warnings_html += f'\n<h3>{html.escape(message("inspection.report_left_out_heading"))}</h3>\n<ul class="left-out">{items}</ul>'
+
     summary = message(
         "inspection.report_summary",
         kind=kind_name,
@@ -211,6 +219,7 @@ th,td{{border:1px solid #bbb;padding:.2em .6em;text-align:left}}td{{text-align:r
 <body>
 <h1>{html.escape(message("inspection.report_title"))}</h1>
 <p>{html.escape(summary)}</p>
+{warnings_html}
 <h2>{html.escape(message("inspection.report_threshold_heading"))}</h2>
 <p>{html.escape(threshold_text)}</p>
 <table>

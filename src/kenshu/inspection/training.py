@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sklearn.utils import Bunch
 
 from kenshu.datasets import load_image_folder, train_validation_test_split
 from kenshu.errors import KenshuError
+from kenshu.i18n import message
 from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
 from kenshu.inspection.export import export_model, time_per_image
 from kenshu.inspection.fitting import FittedProgram, combine_programs, fit_anomaly_detector, fit_cnn, fit_feature_baseline, score_images
@@ -26,6 +28,10 @@ from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
 
 logger = logging.getLogger(__name__)
 
+# Below this ROC AUC (validation or test), or at or above this false-alarm rate on test, the model is
+# reported as not yet fit for the line (0.5 is chance; a useful inspector ranks far better).
+WEAK_ROC_AUC = 0.75
+WEAK_FALSE_ALARM_RATE = 0.5
 # Preference among programs equal on validation: the simpler, smaller one first.
 _SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ENSEMBLE: 2, KIND_ANOMALY: 3}
 
@@ -66,6 +72,9 @@ class InspectionResult:
         Wall-clock time from loading the photos to the chosen threshold.
     files : dict of str to Path
         Every file written, by role.
+    load_problems : list of str
+        The loader's findings (unreadable files, duplicates, small classes),
+        one sentence each; those photos were left out.
     """
 
     out_dir: Path
@@ -81,6 +90,27 @@ class InspectionResult:
     seconds_per_image: float
     training_seconds: float
     files: dict = field(default_factory=dict)
+    load_problems: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """Return what a person must know before trusting this model, one sentence each (may be empty)."""
+        found = []
+        if self.test.n_defect == 0:
+            found.append(message("inspection.warn_no_test_defects"))
+        # The test split is the honest figure: the kept model was chosen for its validation score.
+        aucs = [value for value in (self.validation.roc_auc, self.test.roc_auc) if not math.isnan(value)]
+        weak_ranking = any(value < WEAK_ROC_AUC for value in aucs)
+        if weak_ranking or self.test.false_alarm_rate >= WEAK_FALSE_ALARM_RATE:
+            found.append(
+                message(
+                    "inspection.warn_weak_model",
+                    auc="-" if math.isnan(self.test.roc_auc) else f"{self.test.roc_auc:.3f}",
+                    false_alarm=f"{self.test.false_alarm_rate:.3f}",
+                )
+            )
+        if self.load_problems:
+            found.append(message("inspection.warn_left_out", count=len(self.load_problems)))
+        return found
 
 
 def _load(data, *, good_class: str | None, image_size: int, max_per_class: int | None, random_state: int, out_dir: Path) -> Bunch:
@@ -304,6 +334,7 @@ def train_inspector(
         seconds_per_image=seconds_per_image,
         training_seconds=training_seconds,
         files={"model": model_path, "config": model_path.with_name("model.json")},
+        load_problems=[problem.describe() for problem in getattr(bunch, "problems", [])],
     )
 
     # Step 5: predictions, metrics and the report.
