@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from kenshu import __version__
+from kenshu.cli_parser import KenshuArgumentParser
 from kenshu.errors import KenshuError
 from kenshu.i18n import message, set_language
 
@@ -52,8 +53,8 @@ def _take_language_option(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every area that can be imported."""
-    parser = argparse.ArgumentParser(prog="kenshu", description=message("cli.description"))
-    parser.add_argument("--version", action="version", version=f"kenshu {__version__}")
+    parser = KenshuArgumentParser(prog="kenshu", description=message("cli.description"))
+    parser.add_argument("--version", action="version", version=f"kenshu {__version__}", help=message("cli.argparse.version"))
     parser.add_argument("--lang", choices=("ja", "en"), help=message("cli.lang_help"))
     parser.add_argument("-v", "--verbose", action="count", default=0, help=message("cli.verbose_help"))
     subparsers = parser.add_subparsers(dest="area", metavar="<area>")

@@ -1,0 +1,66 @@
+"""The command line's own words: usage, section titles and argparse's errors, in Japanese first."""
+
+from __future__ import annotations
+
+import pytest
+
+from kenshu.cli import main
+from kenshu.cli_parser import translate_error
+
+
+def _run(capsys: pytest.CaptureFixture, arguments: list[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    captured = capsys.readouterr()
+    return stopped.value.code, captured.out, captured.err
+
+
+def test_help_in_japanese(capsys: pytest.CaptureFixture) -> None:
+    status, out, _ = _run(capsys, ["course", "--help"])
+
+    assert status == 0
+    assert out.startswith("使い方: kenshu course")
+    assert "\n引数:\n" in out
+    assert "\nオプション:\n" in out
+    assert "このヘルプを表示して終了します" in out
+    assert "usage:" not in out
+    assert "show this help message" not in out
+
+
+def test_help_in_english(capsys: pytest.CaptureFixture) -> None:
+    status, out, _ = _run(capsys, ["course", "--help", "--lang", "en"])
+
+    assert status == 0
+    assert out.startswith("usage: kenshu course")
+    assert "\noptions:\n" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["course", "check"], "次の引数を指定してください: course"),
+        (["kpi", "report", "--fy", "abc"], "引数 --fy の値 'abc' は整数として読めません"),
+        (["lab", "simulate", "--sensor", "foo"], "引数 --sensor に 'foo' は使えません"),
+        (["course", "check", "x", "--bogus"], "知らない引数です: --bogus"),
+        (["kpi", "report", "--fy"], "引数 --fy には値を一つ指定してください"),
+    ],
+    ids=["required", "invalid-int", "invalid-choice", "unrecognized", "expected-one"],
+)
+def test_argparse_error_in_japanese(capsys: pytest.CaptureFixture, arguments: list[str], expected: str) -> None:
+    status, _, err = _run(capsys, arguments)
+
+    assert status == 2
+    assert err.startswith("使い方: ")
+    assert "エラー: " + expected in err
+    assert "error:" not in err
+
+
+def test_argparse_error_in_english(capsys: pytest.CaptureFixture) -> None:
+    status, _, err = _run(capsys, ["kpi", "report", "--fy", "abc", "--lang", "en"])
+
+    assert status == 2
+    assert "kenshu kpi report: error: argument --fy: invalid integer value 'abc'" in err
+
+
+def test_unknown_error_kept_as_written() -> None:
+    assert translate_error("a message from a newer argparse") == "a message from a newer argparse"
