@@ -64,3 +64,29 @@ def test_argparse_error_in_english(capsys: pytest.CaptureFixture) -> None:
 
 def test_unknown_error_kept_as_written() -> None:
     assert translate_error("a message from a newer argparse") == "a message from a newer argparse"
+
+
+def test_log_lines_in_japanese(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """A warning logged during a command reads "警告: ..." without the logger's module path."""
+    import logging
+
+    from PIL import Image
+
+    for class_name in ("良品", "不良品"):
+        (tmp_path / "photos" / class_name).mkdir(parents=True)
+        for index in range(3):
+            Image.new("L", (16, 16), 40 * index + (100 if class_name == "不良品" else 0)).save(tmp_path / "photos" / class_name / f"{index}.png")
+    (tmp_path / "photos" / "不良品" / "broken.jpg").write_bytes(b"not a jpeg")
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    try:
+        main(["datasets", "card", str(tmp_path / "photos")])
+    finally:
+        root.handlers = saved
+    err = capsys.readouterr().err
+
+    warning = next(line for line in err.splitlines() if "broken.jpg" in line)
+    assert warning.startswith("警告: ")
+    assert "kenshu.datasets" not in warning

@@ -32,6 +32,27 @@ AREAS = (
 )
 
 
+class LevelFormatter(logging.Formatter):
+    """Log lines as "警告: message", with the level word from the catalog; with -v also the logger's name."""
+
+    def __init__(self, *, with_logger_name: bool) -> None:
+        super().__init__()
+        self.with_logger_name = with_logger_name
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record's line with its level in the current language."""
+        level = message(f"cli.log_level.{record.levelname.lower()}") if record.levelno in _LEVELS else record.levelname
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        if self.with_logger_name:
+            return f"{level} {record.name}: {text}"
+        return f"{level}: {text}"
+
+
+_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+
+
 def _take_language_option(argv: list[str]) -> tuple[str | None, list[str]]:
     """Remove ``--lang X`` from anywhere in *argv* and return X with the rest.
 
@@ -83,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(LevelFormatter(with_logger_name=args.verbose > 0))
+    logging.basicConfig(level=level, handlers=[handler])
 
     if not getattr(args, "handler", None):
         parser.print_help()
