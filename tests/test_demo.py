@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import shutil
@@ -25,6 +26,12 @@ SIGN_IN_SHEET = """\
 R8.6.18,試験二郎,株式会社テスト精機,遅刻
 2026-06-18,試験 4郎,株式会社テスト精機,出
 2026/6/18,試験 九郎,株式会社テスト精機,出
+"""
+
+DEADLINE = """\
+grading:
+  due: {"01": 2026-06-04 18:00:00}
+  late_penalty: {rule: zero}
 """
 
 
@@ -78,6 +85,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, project_factory):
     course = project_factory(root, trainees=6)
     (root / "kpi_reports").mkdir()
     shutil.copy(REPO / "kpi_reports" / "plan.yml", root / "kpi_reports" / "plan.yml")
+    # A deadline on the evening of the first session day (Japan time): a demo submission dated in UTC
+    # as if it were JST, or dated when the test runs, would be late and scored 0.
+    spec_path = course / "course.yml"
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + DEADLINE, encoding="utf-8")
     (course / "attendance").mkdir()
     (course / "attendance" / "sheet.csv").write_bytes(SIGN_IN_SHEET.encode("cp932"))
 
@@ -122,13 +133,66 @@ def test_demo_summary_rows(demo_run) -> None:
     assert "* 記述式の解答は講師の採点待ちです" in output
 
 
-def test_demo_attendance_from_sheet(demo_run) -> None:
+def test_demo_attendance_from_sheet_and_submissions(demo_run) -> None:
+    # The one assignment is submitted on the first session day (2026-06-04), which the plan's
+    # nbgrader_evidence rule counts where the sheet has no record for that day.
     _, _, _, output, _ = demo_run
-    assert _row(output, "t1").rstrip().endswith("2/2")
-    assert _row(output, "t2").rstrip().endswith("2/2")
-    assert _row(output, "t3").rstrip().endswith("0/2")
-    assert _row(output, "t4").rstrip().endswith("1/2")
+    assert _row(output, "t1").rstrip().endswith("2/2")  # sheet: both days
+    assert _row(output, "t2").rstrip().endswith("2/2")  # sheet: both days
+    assert _row(output, "t3").rstrip().endswith("0/2")  # sheet: 欠 on 6/4, which a submission does not override
+    assert _row(output, "t4").rstrip().endswith("2/2")  # sheet: 6/18; submission: 6/4
+    assert _row(output, "t5").rstrip().endswith("1/2")  # no sheet row; submission: 6/4
+    assert _row(output, "t6").rstrip().endswith("0/2")  # never submits
     assert "試験 九郎" in output
+
+
+def test_demo_submissions_dated_session_day(demo_run) -> None:
+    from kenshu.grading.late import JST
+
+    root, _, _, output, _ = demo_run
+    copy = root / "kpi_reports" / "_build" / "demo" / "courses" / "test-2026"
+    rows = gradebook_rows(copy)
+    # Five trainees submit (t6 never does); nbgrader stores naive UTC.
+    assert {row[1] for row in rows} == {"t1", "t2", "t3", "t4", "t5"}
+    for _, trainee, timestamp, _ in rows:
+        stamp = dt.datetime.fromisoformat(timestamp).replace(tzinfo=dt.timezone.utc).astimezone(JST)
+        assert stamp.date() == dt.date(2026, 6, 4), (trainee, stamp)
+    assert "2026-06-04 16:30 (日本時間)" in output
+
+
+def test_demo_submissions_not_late(demo_run) -> None:
+    from nbgrader.api import Gradebook
+
+    root, _, _, _, _ = demo_run
+    copy = root / "kpi_reports" / "_build" / "demo" / "courses" / "test-2026"
+    with Gradebook(f"sqlite:///{copy / '_build' / 'nbgrader' / 'gradebook.db'}", "test-2026") as gradebook:
+        assignment = gradebook.find_assignment("01_tiny")
+        assert assignment.duedate is not None  # the fixture's deadline reached the gradebook
+        submissions = list(assignment.submissions)
+        assert len(submissions) == 5
+        for submission in submissions:
+            assert submission.total_seconds_late == 0, submission.student_id
+            assert not submission.late_submission_penalty, submission.student_id
+
+
+def test_submission_times_respect_deadlines(course_dir: Path) -> None:
+    from kenshu.courses.spec import load_course_spec
+    from kenshu.grading.late import JST
+    from kenshu.grading.simulate import SUBMIT_TIME_OF_DAY, session_submission_times
+
+    spec = load_course_spec(course_dir)
+    first, second = (session.date for session in spec.sessions)
+    # A deadline at noon of the first session day comes before the usual submission time.
+    deadline = dt.datetime.combine(first, dt.time(12, 0))
+    spec = spec.model_copy(update={"grading": spec.grading.model_copy(update={"due": {"01": deadline}})})
+
+    times = session_submission_times(spec, ["01_tiny", "02_more", "03_extra"])
+
+    assert times["01_tiny"] < deadline.replace(tzinfo=JST)
+    assert times["01_tiny"].astimezone(JST).date() == first
+    assert times["02_more"] == dt.datetime.combine(second, SUBMIT_TIME_OF_DAY, JST)
+    # More assignments than sessions: the extra ones belong to the last session.
+    assert times["03_extra"] == times["02_more"]
 
 
 def test_demo_roster_message_names_original(demo_run) -> None:
@@ -155,6 +219,25 @@ def test_demo_files_exist(demo_run) -> None:
 
 
 def test_demo_rerun_counts_nothing_twice(demo_run) -> None:
+    # With --db naming the first run's store, the store is kept and every record is read a second time.
+    root, course, _, first_output, _ = demo_run
+    store = root / "kpi_reports" / "_build" / "demo" / "attendance.sqlite"
+    output = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KENSHU_HOME", str(root))
+        patch.chdir(root)
+        with contextlib.redirect_stdout(output):
+            assert main(["demo", "--course", str(course), "--db", f"sqlite:///{store}"]) == 0
+
+    assert "前回のデモの出席データベース" not in output.getvalue()
+    for trainee in ("t1", "t2", "t3", "t4", "t5", "t6"):
+        assert _row(output.getvalue(), trainee).split()[-1] == _row(first_output, trainee).split()[-1]
+    # The first run's simulated submissions were removed before the trainees submitted again.
+    inbound = root / "kpi_reports" / "_build" / "demo" / "courses" / "test-2026" / "_build" / "exchange" / "test-2026" / "inbound"
+    assert sorted(folder.name.split("+")[0] for folder in inbound.iterdir()) == ["t1", "t2", "t3", "t4", "t5"]
+
+
+def test_demo_rerun_starts_new_store(demo_run) -> None:
     root, course, _, first_output, _ = demo_run
     output = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
@@ -163,7 +246,8 @@ def test_demo_rerun_counts_nothing_twice(demo_run) -> None:
         with contextlib.redirect_stdout(output):
             assert main(["demo", "--course", str(course)]) == 0
 
-    for trainee in ("t1", "t2", "t3", "t4"):
+    assert "前回のデモの出席データベース kpi_reports/_build/demo/attendance.sqlite" in output.getvalue()
+    for trainee in ("t1", "t2", "t3", "t4", "t5", "t6"):
         assert _row(output.getvalue(), trainee).split()[-1] == _row(first_output, trainee).split()[-1]
 
 

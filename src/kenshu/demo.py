@@ -9,6 +9,12 @@ demo never works in the course folder itself: it builds a copy of the course
 under ``kpi_reports/_build/demo/courses/<course_id>/`` (see
 `demo_course_copy`). A course that is already being taught keeps its
 gradebook, exchange and grade sheet as they are.
+
+The simulated trainees submit each assignment on the day of its session, in
+Japan time (see `kenshu.grading.simulate.session_submission_times`), so that
+the attendance import counts their submissions as it counts a real
+trainee's. Each run replaces the previous run's simulated submissions, and
+without ``--db`` it starts a new attendance store of its own.
 """
 
 from __future__ import annotations
@@ -141,6 +147,36 @@ def _attendance(db: str | None, spec) -> dict[str, tuple[int, int]]:
     return {trainee.id: counted.get(trainee.id, (0, len(spec.sessions))) for trainee in spec.trainees}
 
 
+def clear_simulated_submissions(grader, assignments: list[str], trainee_ids: list[str], homes: Path) -> int:  # noqa: ANN001
+    """Remove earlier simulated submissions of *assignments* from the demo copy's exchange, nbgrader folder and homes.
+
+    nbgrader's collect keeps the newest submission of each trainee, so a
+    submission left by an earlier run (dated when that run ran) would win over
+    this run's, which is dated on the session day. A submission dated the
+    same as this run's would also clash with it in the trainee's submission
+    cache (``.nbgrader_cache``, named without nbgrader's random suffix). Only
+    the demo calls this, on its own copy of the course. Returns the number of
+    folders removed.
+    """
+    import shutil
+
+    from kenshu.grading.config import exchange_root
+
+    removed = 0
+    inbound = exchange_root(grader.spec) / grader.spec.course_id / "inbound"
+    for trainee_id in trainee_ids:
+        for assignment in assignments:
+            pattern = f"{trainee_id}+{assignment}+*"
+            cache = homes / trainee_id / ".nbgrader_cache" / grader.spec.course_id
+            folders = [*inbound.glob(pattern), *cache.glob(pattern), grader.root / "submitted" / trainee_id / assignment]
+            for folder in folders:
+                if folder.is_dir():
+                    shutil.rmtree(folder)
+                    removed += 1
+    logger.info("removed %d earlier simulated submission folders", removed)
+    return removed
+
+
 def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_year: int | None = None) -> DemoResult:
     """Run the whole path for one course and return what it made.
 
@@ -158,7 +194,7 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
     from kenshu.courses.build import build_course
     from kenshu.grading.api import CourseGrader
     from kenshu.grading.export import export_grades
-    from kenshu.grading.simulate import submit_simulated_cohort
+    from kenshu.grading.simulate import session_submission_times, submit_simulated_cohort
     from kenshu.kpi_reports.fiscal import fiscal_year as fiscal_year_of
     from kenshu.kpi_reports.importer import import_signin_sheet
     from kenshu.kpi_reports.nbgrader_import import import_nbgrader_submissions
@@ -196,11 +232,14 @@ def run_demo(course: Path, *, fast: bool = False, db: str | None = None, fiscal_
         grader.generate(assignment)
         grader.release(assignment)
 
-    # 4. Simulated trainees fetch, work and submit.
+    # 4. Simulated trainees fetch, work and submit, each assignment on its session day (JST).
     _step(4, total, "demo.step_submit", count=len(trainee_ids))
     homes = build_dir(spec.course_dir) / "homes"
+    clear_simulated_submissions(grader, build.assignments, trainee_ids, homes)
+    times = session_submission_times(spec, build.assignments)
     for assignment in build.assignments:
-        submit_simulated_cohort(grader, assignment, result.cohort, homes)
+        print("   " + message("demo.submitted_at", assignment=assignment, time=times[assignment].strftime("%Y-%m-%d %H:%M")), flush=True)
+        submit_simulated_cohort(grader, assignment, result.cohort, homes, submitted_at=times[assignment])
 
     # 5. Collect, autograde and return feedback.
     _step(5, total, "demo.step_grade")
@@ -372,6 +411,13 @@ def _run(args: argparse.Namespace) -> int:
     # The simulated cohort's attendance must never reach the office's store and its KPI report.
     if _same_store(db, default_db_url()):
         raise KenshuError("demo.office_store", url=db)
+    if args.db is None:
+        # The importers keep the first timestamp they stored for a submission, so a store
+        # left by an earlier demo run would keep that run's dates. The default store is the demo's own.
+        store = demo_dir() / "attendance.sqlite"
+        if store.is_file():
+            store.unlink()
+            print(message("demo.store_new", path=_relative(store)), flush=True)
     result = run_demo(course, fast=args.fast, db=db, fiscal_year=args.fy)
     from kenshu.courses.spec import load_course_spec
 

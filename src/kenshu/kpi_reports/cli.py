@@ -244,7 +244,9 @@ def _event_list(args: argparse.Namespace) -> int:
         actuals = compute_year(session, plan, year, counted=[])
     print(fiscal_year_label(year))
     for kpi in ("ai_iot_companies", "ai_system_companies"):
-        print(message("kpi.cli.event_count", kpi=message(f"kpi.short.{kpi}"), count=actuals.values[kpi]))
+        # A year without any record has None ("no data") as its value. It has no events either, so the count is 0.
+        count = actuals.values[kpi] or 0
+        print(message("kpi.cli.event_count", kpi=message(f"kpi.short.{kpi}"), count=count))
         for event in actuals.events[kpi]:
             print(f"  {event.date}  {event.company}  {event.course_id or '-'}  {event.evidence}")
     return 0

@@ -6,6 +6,11 @@
 - ai_iot_companies / ai_system_companies: companies with an ``introduced`` /
   ``developed`` event in the year, each company once per year;
 - value_added: the figure the coordinator entered for the year.
+
+A year without any record (no session, sign-in record, submission or hub
+activity dated in it, no company event, no value-added entry) has no actual
+values at all: each is None, shown as "—", never as 0. A year with records
+keeps its true zeros.
 """
 
 from __future__ import annotations
@@ -67,12 +72,17 @@ class CountedEvent:
 
 @dataclass
 class YearActuals:
-    """The actual value of each KPI in one fiscal year, with what made the count."""
+    """The actual value of each KPI in one fiscal year, with what made the count.
+
+    ``has_records`` is False for a year without any record in the store. Its
+    values are then all None ("no data"), not 0.
+    """
 
     year: int
     values: dict[str, float | None]
     trainees: list[CountedTrainee] = field(default_factory=list)
     events: dict[str, list[CountedEvent]] = field(default_factory=dict)
+    has_records: bool = True
 
 
 def _required_sessions(share: float, sessions: int) -> int:
@@ -168,8 +178,35 @@ def counted_trainees(session: Session, plan: Plan) -> list[CountedTrainee]:
     return counted
 
 
+def year_has_records(session: Session, plan: Plan, year: int) -> bool:
+    """Return whether the store contains any record dated in fiscal *year*.
+
+    A record is a training session (sign-in records belong to one), an
+    nbgrader submission or hub activity (their UTC time read in the plan's
+    time zone), a company event, or a value-added entry.
+    """
+    first_day, last_day = fiscal_year_bounds(year)
+    if session.get(ValueAdded, year) is not None:
+        return True
+    checks = [
+        select(TrainingSession.id).where(TrainingSession.date >= first_day, TrainingSession.date <= last_day),
+        select(CompanyEvent.id).where(CompanyEvent.date >= first_day, CompanyEvent.date <= last_day),
+    ]
+    # Stored timestamps are naive UTC: compare with the year's bounds in the plan's time zone.
+    zone = ZoneInfo(plan.rules.time_zone)
+    start, end = (
+        dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        for day in (first_day, last_day + dt.timedelta(days=1))
+    )
+    for column in (Submission.timestamp, HubActivity.timestamp):
+        checks.append(select(column).where(column >= start, column < end))
+    return any(session.execute(query.limit(1)).first() is not None for query in checks)
+
+
 def compute_year(session: Session, plan: Plan, year: int, *, counted: list[CountedTrainee] | None = None) -> YearActuals:
-    """Return the actual value of each KPI in fiscal *year*."""
+    """Return the actual value of each KPI in fiscal *year* (all None when the year has no records)."""
+    if not year_has_records(session, plan, year):
+        return YearActuals(year, dict.fromkeys(KPI_IDS), events={kpi: [] for kpi in EVENT_KINDS}, has_records=False)
     if counted is None:
         counted = counted_trainees(session, plan)
     first_day, last_day = fiscal_year_bounds(year)
@@ -209,7 +246,13 @@ def compute_year(session: Session, plan: Plan, year: int, *, counted: list[Count
 
 @dataclass
 class KpiRow:
-    """One KPI in the report year: target, actual, rate, and totals since the plan's first year."""
+    """One KPI in the report year: target, actual, rate, and totals since the plan's first year.
+
+    ``cumulative_actual`` sums the years that have records. ``cumulative_target``
+    sums the plan's targets of every year from its first year, with or without
+    records. A year whose records were never imported therefore lowers the
+    cumulative rate instead of disappearing from it.
+    """
 
     kpi: str
     target: float | None
@@ -227,7 +270,11 @@ def _rate(actual: float | None, target: float | None) -> float | None:
 
 
 def kpi_rows(plan: Plan, actuals: dict[int, YearActuals], year: int) -> list[KpiRow]:
-    """Return the report's KPI rows for *year*, cumulated over the plan's years up to *year*."""
+    """Return the report's KPI rows for *year*, cumulated over the plan's years up to *year*.
+
+    Years without records add nothing to the cumulative actual (their values
+    are None) but their targets stay in the cumulative target.
+    """
     years = [item for item in range(plan.first_year, year + 1)]
     rows = []
     for kpi in KPI_IDS:

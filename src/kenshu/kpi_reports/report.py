@@ -52,6 +52,32 @@ class ReportData:
         """Every fiscal year from the plan's first year to the report year."""
         return list(range(self.plan.first_year, self.year + 1))
 
+    @property
+    def no_data_years(self) -> list[int]:
+        """The years up to the report year without any record in the store."""
+        return [year for year in self.years if not self.actuals[year].has_records]
+
+    def year_ranges(self, years: list[int]) -> str:
+        """Return *years* as short ranges: ``2019年度〜2025年度、2027年度``."""
+        runs: list[list[int]] = []
+        for year in years:
+            if runs and year == runs[-1][-1] + 1:
+                runs[-1].append(year)
+            else:
+                runs.append([year])
+        tick = lambda year: self.text("kpi.report.year_tick", year=year)  # noqa: E731
+        parts = [tick(run[0]) if len(run) == 1 else self.text("kpi.report.year_range", first=tick(run[0]), last=tick(run[-1])) for run in runs]
+        return self.text("kpi.report.list_separator").join(parts)
+
+    def no_data_note(self) -> str | None:
+        """Return the sentence naming the years without records, or None when every year has some."""
+        missing = self.no_data_years
+        if not missing:
+            return None
+        covered = [year for year in self.years if year not in missing]
+        key = "kpi.report.no_data_years" if covered else "kpi.report.no_data_all"
+        return self.text(key, years=self.year_ranges(missing), covered=self.year_ranges(covered), mark=self.text("kpi.report.not_set"))
+
     def text(self, key: str, **fields: object) -> str:
         """Return catalog text in the report's language."""
         return message(key, lang=self.lang, **fields)
@@ -81,6 +107,7 @@ class ReportData:
                 else ""
             ),
             self.text("kpi.report.rule_companies"),
+            self.text("kpi.report.rule_cumulative", first=self.text("kpi.report.year_tick", year=self.plan.first_year)),
         ]
 
 
@@ -171,13 +198,25 @@ def make_chart_figure(data: ReportData):  # noqa: ANN201
     axes = figure.subplots(2, 2)
     for axis, kpi in zip(axes.flat, KPI_IDS):
         targets = [data.plan.target(kpi, year) or 0 for year in years]
-        actuals = [data.actuals[year].values.get(kpi) or 0 for year in years]
+        # A year without records gets no actual bar and a dash, so that it does not read as 0;
+        # a true 0 is a bar of height 0 with its value written above it.
+        actuals = [(position, data.actuals[year].values.get(kpi)) for position, year in zip(positions, years)]
+        shown = [(position, value) for position, value in actuals if value is not None]
         axis.bar([p - width / 2 for p in positions], targets, width, label=data.text("kpi.report.legend_target"), color="#b8c7dd")
-        axis.bar([p + width / 2 for p in positions], actuals, width, label=data.text("kpi.report.legend_actual"), color="#1f4e8c")
+        axis.bar(
+            [p + width / 2 for p, _ in shown], [value for _, value in shown], width, label=data.text("kpi.report.legend_actual"), color="#1f4e8c"
+        )
+        for position, value in actuals:
+            if value is None or value == 0:
+                mark = data.text("kpi.report.not_set") if value is None else "0"
+                axis.annotate(mark, (position + width / 2, 0), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8, color="#555")
         axis.set_title(data.text(f"kpi.short.{kpi}"))
         axis.set_xticks(positions, ticks, rotation=45, ha="right", fontsize=8)
         axis.legend(fontsize=8)
     figure.suptitle(data.text("kpi.report.chart") + " " + data.year_label)
+    note = data.no_data_note()
+    if note:
+        figure.supxlabel(note, fontsize=8, color="#555", wrap=True)
     return figure
 
 
@@ -241,6 +280,9 @@ def write_workbook(data: ReportData, path: Path) -> Path:
     for letter in "BCDEFGH":
         summary.column_dimensions[letter].width = 16
     summary.append([])
+    note = data.no_data_note()
+    if note:
+        summary.append([note])
     for line in data.rule_lines():
         summary.append([line])
 
@@ -257,6 +299,10 @@ def write_workbook(data: ReportData, path: Path) -> Path:
         year_rows.append(row)
     add_table(by_year, year_headers, year_rows)
     by_year.column_dimensions["A"].width = 24
+    # A year without records has empty actual cells (not 0), and the note below the table names those years.
+    if note:
+        by_year.append([])
+        by_year.append([note])
 
     # 3. Internal detail for the office only.
     if data.internal:

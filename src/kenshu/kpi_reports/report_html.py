@@ -31,6 +31,7 @@ TEMPLATE = """<!DOCTYPE html>
   td.number { text-align: right; font-variant-numeric: tabular-nums; }
   img { width: 100%; page-break-inside: avoid; }
   .meta { color: #555; font-size: 9pt; }
+  .note { font-size: 9.5pt; }
   .rules li { margin-bottom: 1mm; }
   section.internal { page-break-before: always; }
 </style>
@@ -57,6 +58,7 @@ TEMPLATE = """<!DOCTYPE html>
   </tr>
   {% endfor %}
 </table>
+{% if no_data_note %}<p class="note">{{ no_data_note }}</p>{% endif %}
 
 <h2>{{ t("kpi.report.chart") }}</h2>
 <img src="{{ chart_name }}" alt="{{ t('kpi.report.chart') }}">
@@ -72,6 +74,7 @@ TEMPLATE = """<!DOCTYPE html>
   </tr>
   {% endfor %}
 </table>
+{% if no_data_note %}<p class="note">{{ no_data_note }}</p>{% endif %}
 
 <h2>{{ t("kpi.report.rules") }}</h2>
 <ul class="rules">{% for line in rule_lines %}<li>{{ line }}</li>{% endfor %}</ul>
@@ -142,6 +145,7 @@ def render_html(data: ReportData, *, chart_name: str, made_on: dt.date) -> str:
         years=data.years,
         chart_name=chart_name,
         rule_lines=data.rule_lines(),
+        no_data_note=data.no_data_note(),
         internal=data.internal,
         by_company=data.by_company,
         by_course=data.by_course,
