@@ -186,8 +186,9 @@ def test_duplicate_across_classes(tmp_path):
     make_folder(tmp_path, {"OK": 3, "NG": 3})
     shutil.copy(tmp_path / "NG" / "img_01.png", tmp_path / "OK" / "moved.png")
     data = load(tmp_path)
-    assert reasons(data)["duplicate_other_class"] == ["moved.png"]
-    assert "img_01.png" in data.problems[0].detail
+    assert reasons(data)["label_conflict"] == ["img_01.png", "moved.png"]
+    assert "moved.png" in data.problems[0].detail
+    assert "img_01.png" in data.problems[1].detail
 
 
 def test_exif_rotation_applied(tmp_path):
@@ -451,7 +452,7 @@ def test_realdata_magnetic_tile_card_dir(tmp_path):
 
 
 def test_messages_exist_for_every_reason():
-    reasons = ("corrupt", "unreadable", "empty_class", "too_few_images", "duplicate", "duplicate_other_class", "outside_class_folder")
+    reasons = ("corrupt", "unreadable", "empty_class", "too_few_images", "duplicate", "label_conflict", "outside_class_folder")
     for reason in reasons:
         assert message(f"datasets.problem_{reason}", lang="ja", path="p", detail="d")
         assert message(f"datasets.reason_{reason}", lang="en")

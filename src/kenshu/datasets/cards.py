@@ -111,7 +111,12 @@ def build_card(bunch: Bunch) -> dict:
         "image_sizes": _size_summary([entry["size"] for entry in entries]),
         "formats": dict(sorted(Counter(entry["format"] for entry in entries).items())),
         "problems": [
-            {"path": relative(problem.path), "reason": problem.reason, "detail": problem.detail}
+            {
+                "path": relative(problem.path),
+                "reason": problem.reason,
+                # Copies of a duplicate are named relative to the folder, like every path of the card.
+                "detail": "、".join(relative(copy) for copy in problem.copies) if problem.copies else problem.detail,
+            }
             for problem in bunch.problems
         ],
         "files": files,

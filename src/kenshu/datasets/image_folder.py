@@ -9,6 +9,9 @@ photo's pixel mask, not a photo of its own.
 
 Bad input never stops the load: unreadable files, empty classes, classes too
 small to split and exact duplicates are listed in ``problems`` and logged.
+A photo whose exact copy lies in another class has a contradictory label:
+every copy is left out and named, until a person moves one copy to the
+right class and deletes the others.
 """
 
 from __future__ import annotations
@@ -57,14 +60,18 @@ class ImageProblem:
     """A file or class folder that could not be used as it is.
 
     ``reason`` is one of ``"corrupt"``, ``"unreadable"``, ``"empty_class"``,
-    ``"too_few_images"``, ``"duplicate"``, ``"duplicate_other_class"`` and
-    ``"outside_class_folder"``. ``detail`` carries the error, the count or
-    the other file.
+    ``"too_few_images"``, ``"duplicate"`` (a later copy within one class),
+    ``"label_conflict"`` (the same photo in two classes: every copy is left
+    out) and ``"outside_class_folder"``. ``detail`` carries the error, the
+    count or the other copies. Older cards may also contain
+    ``"duplicate_other_class"``, which is no longer reported. ``copies``
+    lists the other copies of a duplicate (the kept one for ``"duplicate"``).
     """
 
     path: Path
     reason: str
     detail: str = ""
+    copies: tuple[Path, ...] = ()
 
     def describe(self, *, lang: str | None = None) -> str:
         """Return the problem as one sentence of the message catalog."""
@@ -269,6 +276,33 @@ def _report(problems: list[ImageProblem], problem: ImageProblem) -> None:
     logger.warning("%s", problem.describe())
 
 
+def _drop_duplicates(
+    files: _ClassFiles,
+    checksums: dict[Path, str],
+    copies: dict[str, list[tuple[Path, str]]],
+    problems: list[ImageProblem],
+) -> list[Path]:
+    """Return the photos of one class to decode, reporting each duplicate left out.
+
+    A photo filed in two classes contradicts itself, so every copy is left
+    out until a person decides its class. Within one class, the first copy
+    in sorted path order stays.
+    """
+    kept = []
+    for image_path in files.images:
+        if image_path not in checksums:
+            continue  # unreadable, already reported
+        group = copies[checksums[image_path]]
+        others = [other for other, _ in group if other != image_path]
+        if len({class_name for _, class_name in group}) > 1:
+            _report(problems, ImageProblem(image_path, "label_conflict", "、".join(map(str, others)), tuple(others)))
+        elif group[0][0] != image_path:
+            _report(problems, ImageProblem(image_path, "duplicate", str(group[0][0]), (group[0][0],)))
+        else:
+            kept.append(image_path)
+    return kept
+
+
 def load_image_folder(
     path: str | Path,
     *,
@@ -368,28 +402,20 @@ def load_image_folder(
         if stray.is_file() and stray.suffix.lower() in IMAGE_SUFFIXES and not stray.name.startswith("."):
             _report(problems, ImageProblem(stray, "outside_class_folder"))
 
-    # Step 2: list files and drop exact duplicates by content hash (the first in path order stays).
+    # Step 2: list files and drop exact duplicates by content hash.
     scanned = [_scan_class(folder.name, folder) for folder in folders]
-    seen: dict[str, tuple[Path, str]] = {}
     checksums: dict[Path, str] = {}
-    candidates: dict[str, list[Path]] = {}
+    copies: dict[str, list[tuple[Path, str]]] = defaultdict(list)
     for files in scanned:
-        kept = []
         for image_path in files.images:
             try:
                 digest = _sha256(image_path)
             except OSError as error:
                 _report(problems, ImageProblem(image_path, "unreadable", str(error)))
                 continue
-            if digest in seen:
-                first, first_class = seen[digest]
-                reason = "duplicate" if first_class == files.name else "duplicate_other_class"
-                _report(problems, ImageProblem(image_path, reason, str(first)))
-                continue
-            seen[digest] = (image_path, files.name)
             checksums[image_path] = digest
-            kept.append(image_path)
-        candidates[files.name] = kept
+            copies[digest].append((image_path, files.name))
+    candidates = {files.name: _drop_duplicates(files, checksums, copies, problems) for files in scanned}
 
     # Step 3: decode, class by class; with max_per_class, in a reproducible random order until enough.
     rng = check_random_state(random_state)

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=message("inspection.epochs_help", default=DEFAULT_EPOCHS))
     train.add_argument("--threads", type=int, help=message("inspection.threads_help"))
     train.add_argument("--max-per-class", type=int, help=message("inspection.max_per_class_help"))
+    train.add_argument("--line-defect-percent", type=float, help=message("inspection.line_defect_percent_help"))
     train.set_defaults(handler=run_train)
 
     predict = verbs.add_parser("predict", help=message("inspection.predict_help"), description=message("inspection.predict_help"))
@@ -48,10 +49,34 @@ def _format(value: float) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
+def _line_defect_rate(percent: float | None) -> float | None:
+    """Return the line's defect share from a percentage, or raise KenshuError when it is outside 0 to 100."""
+    if percent is None:
+        return None
+    if not 0.0 <= percent <= 100.0:
+        raise KenshuError("inspection.bad_line_defect_percent", value=percent)
+    return percent / 100.0
+
+
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Raise a catalog error for an option out of range, before anything is loaded or written."""
+    from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE
+
+    if args.image_size < MIN_LOAD_IMAGE_SIZE:
+        raise KenshuError("inspection.bad_image_size", value=args.image_size, minimum=MIN_LOAD_IMAGE_SIZE, default=DEFAULT_IMAGE_SIZE)
+    if args.epochs < 1:
+        raise KenshuError("inspection.bad_epochs", value=args.epochs, default=DEFAULT_EPOCHS)
+    if args.threads is not None and args.threads < 1:
+        raise KenshuError("inspection.bad_threads", value=args.threads)
+    if args.max_per_class is not None and args.max_per_class < 1:
+        raise KenshuError("inspection.bad_max_per_class", value=args.max_per_class)
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train on ``args.folder`` and print where the model and report are."""
     from kenshu.inspection.training import train_inspector
 
+    _check_train_options(args)
     out_dir = args.out or Path.cwd() / f"inspection_{args.folder.resolve().name}"
     result = train_inspector(
         args.folder,
@@ -63,6 +88,7 @@ def run_train(args: argparse.Namespace) -> int:
         max_per_class=args.max_per_class,
         n_threads=args.threads,
         random_state=args.random_state,
+        line_defect_rate=_line_defect_rate(args.line_defect_percent),
     )
     test = result.test
     print(
@@ -75,7 +101,9 @@ def run_train(args: argparse.Namespace) -> int:
             miss_rate=_format(test.miss_rate),
             false_alarm=_format(test.false_alarm_rate),
             auc=_format(test.roc_auc),
-            per_thousand=f"{result.threshold.set_aside_per_thousand:.1f}",
+            per_thousand=f"{result.threshold.set_aside_per_thousand:.0f}",
+            defect_percent=f"{100 * result.threshold.defect_rate:.2f}",
+            rate_source=message("inspection.rate_given" if result.line_defect_rate is not None else "inspection.rate_from_photos"),
             model=result.model_path,
             size_kb=result.model_size_bytes / 1024,
             ms=result.seconds_per_image * 1000,

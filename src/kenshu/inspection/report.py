@@ -37,10 +37,14 @@ def _number(value: float | None, digits: int = 3) -> str:
 def _plot_confusion(confusion: list[list[int]], path: Path) -> Path:
     names = [message("inspection.report_good"), message("inspection.report_defect")]
     figure, axes = plt.subplots(figsize=(4, 3.6))
-    axes.imshow(np.asarray(confusion), cmap="Blues")
+    counts = np.asarray(confusion)
+    axes.imshow(counts, cmap="Blues")
+    # White digits on the dark cells, dark digits on the light ones, so every count stays readable.
+    middle = (counts.max() + counts.min()) / 2
     for row in range(2):
         for column in range(2):
-            axes.text(column, row, str(confusion[row][column]), ha="center", va="center", fontsize=14)
+            colour = "white" if counts[row, column] > middle else "#222222"
+            axes.text(column, row, str(confusion[row][column]), ha="center", va="center", fontsize=14, color=colour)
     axes.set_xticks([0, 1], names)
     axes.set_yticks([0, 1], names)
     axes.set_xlabel(message("inspection.report_judged"))
@@ -57,7 +61,8 @@ def _plot_images(images: list[np.ndarray], titles: list[str], path: Path, *, ove
     count = len(images)
     columns = min(4, count)
     rows = math.ceil(count / columns)
-    figure, axes_grid = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
+    # Titles hold two lines (file name, then label and score), so each row is taller than its image.
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(3 * columns, 3.6 * rows), squeeze=False, layout="constrained")
     for axes in axes_grid.ravel():
         axes.axis("off")
     for index, (image, title) in enumerate(zip(images, titles)):
@@ -70,7 +75,6 @@ def _plot_images(images: list[np.ndarray], titles: list[str], path: Path, *, ove
         if contours is not None and contours[index] is not None and contours[index].any():
             axes.contour(contours[index].astype(float), levels=[0.5], colors="lime", linewidths=1)
         axes.set_title(title, fontsize=9)
-    figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
@@ -199,8 +203,10 @@ def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_tit
         kind=kind_name,
         recall=_number(result.test.recall),
         false_alarm=_number(result.test.false_alarm_rate),
-        per_thousand=_number(choice.set_aside_per_thousand, 1),
-        false_alarms_per_thousand=_number(choice.false_alarms_per_thousand_good, 1),
+        per_thousand=_number(choice.set_aside_per_thousand, 0),
+        false_alarms_per_thousand=_number(choice.false_alarms_per_thousand_good, 0),
+        defect_percent=_number(100 * choice.defect_rate, 2),
+        rate_source=message("inspection.rate_given" if result.line_defect_rate is not None else "inspection.rate_from_photos"),
     )
     threshold_text = message(
         f"inspection.report_threshold_{choice.rule}",

@@ -17,6 +17,7 @@ import torch
 from sklearn.utils import Bunch
 
 from kenshu.datasets import load_image_folder, train_validation_test_split
+from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
@@ -32,6 +33,16 @@ logger = logging.getLogger(__name__)
 # reported as not yet fit for the line (0.5 is chance; a useful inspector ranks far better).
 WEAK_ROC_AUC = 0.75
 WEAK_FALSE_ALARM_RATE = 0.5
+# With fewer defect photos than this in the test split, a recall of 1.0 says little.
+FEW_TEST_DEFECTS = 10
+# Minimum usable photos per class for each mode. The split gives validation and test one
+# photo in five each, at least one, so 6 good photos leave 4 for training and 4 defects leave 2.
+# Supervised training needs 4 good training photos when it aligns the parts, because the aligned features describe each half
+# of them with a reference fitted on the other half (2 photos each), and 2 training defects for the
+# stratified cross-validation of the baseline. The good-parts-only detector needs 2 training photos.
+MIN_SUPERVISED_GOOD = 6
+MIN_SUPERVISED_DEFECTS = 4
+MIN_ANOMALY_GOOD = 4
 # Preference among programs equal on validation: the simpler, smaller one first.
 _SIMPLICITY = {KIND_FEATURES: 0, KIND_CNN: 1, KIND_ENSEMBLE: 2, KIND_ANOMALY: 3}
 
@@ -75,6 +86,9 @@ class InspectionResult:
     load_problems : list of str
         The loader's findings (unreadable files, duplicates, small classes),
         one sentence each; those photos were left out.
+    line_defect_rate : float or None
+        The line's defect share given by the caller, or None when the
+        re-check estimate used the photos' own share.
     """
 
     out_dir: Path
@@ -91,6 +105,7 @@ class InspectionResult:
     training_seconds: float
     files: dict = field(default_factory=dict)
     load_problems: list[str] = field(default_factory=list)
+    line_defect_rate: float | None = None
 
     def warnings(self) -> list[str]:
         """Return what a person must know before trusting this model, one sentence each (may be empty)."""
@@ -99,15 +114,14 @@ class InspectionResult:
             found.append(message("inspection.warn_no_test_defects"))
         # The test split is the honest figure: the kept model was chosen for its validation score.
         aucs = [value for value in (self.validation.roc_auc, self.test.roc_auc) if not math.isnan(value)]
-        weak_ranking = any(value < WEAK_ROC_AUC for value in aucs)
-        if weak_ranking or self.test.false_alarm_rate >= WEAK_FALSE_ALARM_RATE:
+        if any(value < WEAK_ROC_AUC for value in aucs):
+            found.append(message("inspection.warn_weak_model", auc=f"{min(aucs):.3f}", limit=WEAK_ROC_AUC))
+        elif self.test.false_alarm_rate >= WEAK_FALSE_ALARM_RATE:
             found.append(
-                message(
-                    "inspection.warn_weak_model",
-                    auc="-" if math.isnan(self.test.roc_auc) else f"{self.test.roc_auc:.3f}",
-                    false_alarm=f"{self.test.false_alarm_rate:.3f}",
-                )
+                message("inspection.warn_many_false_alarms", false_alarm=f"{self.test.false_alarm_rate:.3f}", limit=WEAK_FALSE_ALARM_RATE)
             )
+        if 0 < self.test.n_defect < FEW_TEST_DEFECTS:
+            found.append(message("inspection.warn_few_test_defects", count=self.test.n_defect))
         if self.load_problems:
             found.append(message("inspection.warn_left_out", count=len(self.load_problems)))
         return found
@@ -132,15 +146,16 @@ def _load(data, *, good_class: str | None, image_size: int, max_per_class: int |
 def _resolve_mode(mode: str, target: np.ndarray, min_defect_images: int) -> str:
     n_defect = int(np.sum(target == 1))
     n_good = int(np.sum(target == 0))
-    if n_good < 3:
-        raise KenshuError("inspection.too_few_good", count=n_good)
+    chosen = mode
     if mode == "auto":
         chosen = "supervised" if n_defect >= min_defect_images else "anomaly"
         logger.info("mode auto: %d defect images, %s chosen", n_defect, chosen)
-        return chosen
-    if mode == "supervised" and n_defect < 3:
-        raise KenshuError("inspection.too_few_defects", count=n_defect)
-    return mode
+    if chosen == "anomaly" and n_good < MIN_ANOMALY_GOOD:
+        raise KenshuError("inspection.too_few_good_for_anomaly", count=n_good, minimum=MIN_ANOMALY_GOOD)
+    if chosen == "supervised" and (n_good < MIN_SUPERVISED_GOOD or n_defect < MIN_SUPERVISED_DEFECTS):
+        raise KenshuError("inspection.too_few_for_supervised", good=n_good, defects=n_defect,
+                          min_good=MIN_SUPERVISED_GOOD, min_defects=MIN_SUPERVISED_DEFECTS)
+    return chosen
 
 
 def _split(target: np.ndarray, mode: str, random_state: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,6 +179,11 @@ def _rank(candidate: Candidate) -> tuple:
     return (-(0.0 if np.isnan(auc) else auc), candidate.threshold.false_alarm_rate, _SIMPLICITY[candidate.program.kind])
 
 
+def _check_count(name: str, value, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+
+
 def train_inspector(
     data,
     *,
@@ -178,6 +198,7 @@ def train_inspector(
     min_defect_images: int = MIN_DEFECT_IMAGES,
     target_recall: float = 1.0,
     max_false_alarm_rate: float = 0.01,
+    line_defect_rate: float | None = None,
     memory_size: int = 3000,
     align: str = "auto",
     anomaly_method: str = "auto",
@@ -224,6 +245,10 @@ def train_inspector(
         Share of validation defects the threshold must catch.
     max_false_alarm_rate : float, default=0.01
         Used for the threshold when the validation set has no defect.
+    line_defect_rate : float, optional
+        Share of defective parts on the line, in [0, 1], for the estimate of
+        parts re-checked per thousand. By default the share of defect photos
+        in the validation split, which the report says is not the line's.
     memory_size : int, default=3000
         Good patches kept by the good-parts-only detector with ``anomaly_method="patches"``.
     align : {"auto", "always", "never"}, default="auto"
@@ -246,12 +271,22 @@ def train_inspector(
     Raises
     ------
     ValueError
-        If *mode* or *programs* holds an unknown value.
+        If *mode* or *programs* holds an unknown value, *image_size* is
+        below 8, or *epochs*, *n_threads* or *max_per_class* is below 1.
+        Nothing is written then.
     KenshuError
-        If the folder cannot be loaded or has too few photos for *mode*.
+        If the folder cannot be loaded or has too few photos for *mode*:
+        supervised training needs 6 good and 4 defect photos, the
+        good-parts-only detector 4 good photos.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    _check_count("image_size", image_size, minimum=MIN_LOAD_IMAGE_SIZE)
+    _check_count("epochs", epochs)
+    if n_threads is not None:
+        _check_count("n_threads", n_threads)
+    if max_per_class is not None:
+        _check_count("max_per_class", max_per_class)
     unknown = [program for program in programs if program not in (KIND_FEATURES, KIND_CNN)]
     if unknown or not programs:
         raise ValueError(f"programs must be a non-empty subset of ('features', 'cnn'), got {programs!r}")
@@ -270,7 +305,11 @@ def train_inspector(
         target = np.asarray(bunch.target, dtype=np.int64)
         resolved = _resolve_mode(mode, target, min_defect_images)
         train, validation, test = _split(target, resolved, random_state)
-        threshold_options = {"target_recall": target_recall, "max_false_alarm_rate": max_false_alarm_rate}
+        threshold_options = {
+            "target_recall": target_recall,
+            "max_false_alarm_rate": max_false_alarm_rate,
+            "defect_rate": line_defect_rate,
+        }
 
         # Step 2: train the candidates and keep the best on validation.
         candidates: list[Candidate] = []
@@ -335,6 +374,7 @@ def train_inspector(
         training_seconds=training_seconds,
         files={"model": model_path, "config": model_path.with_name("model.json")},
         load_problems=[problem.describe() for problem in getattr(bunch, "problems", [])],
+        line_defect_rate=line_defect_rate,
     )
 
     # Step 5: predictions, metrics and the report.
