@@ -62,3 +62,18 @@ def test_predict_missing_model(tmp_path: Path, capsys) -> None:
     status = main(["inspect", "predict", str(tmp_path / "nowhere"), str(tmp_path)])
     assert status == 2
     assert "見つかりません" in capsys.readouterr().err
+
+
+def test_predict_missing_file(trained, photos: Path, tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no_such_photo.png"
+    status = main(["inspect", "predict", str(trained.out_dir), str(photos), str(missing), "--csv", str(tmp_path / "v.csv")])
+    captured = capsys.readouterr()
+    printed = captured.out
+
+    assert status == 1
+    assert "no_such_photo.png が見つかりません" in printed
+    # Four photos judged; the corrupt one and the missing one are counted apart, each reported once.
+    assert "4 枚を判定しました" in printed
+    assert "判定できなかった写真 2 枚" in printed
+    assert "broken.jpg" in printed
+    assert "broken.jpg" not in captured.err

@@ -132,5 +132,5 @@ def run_predict(args: argparse.Namespace) -> int:
     csv_path = write_verdicts_csv(verdicts, args.csv)
     errors = sum(1 for verdict in verdicts if verdict.error)
     defects = sum(1 for verdict in verdicts if verdict.is_defect)
-    print(message("inspection.predict_summary", count=len(verdicts), defects=defects, errors=errors, csv=csv_path))
+    print(message("inspection.predict_summary", count=len(verdicts) - errors, defects=defects, errors=errors, csv=csv_path))
     return 1 if errors else 0

@@ -252,9 +252,15 @@ def predict(model: LoadedInspector | str | Path, images: list[str | Path] | str 
     for index, file in enumerate(files):
         try:
             array = read_image(file)
+        except FileNotFoundError:
+            reason = message("inspection.predict_missing", path=file)
+            logger.debug("%s", reason)
+            verdicts[index] = Verdict(file, "", float("nan"), inspector.threshold, error=reason)
+            continue
         except (OSError, SyntaxError, ValueError) as error:
+            # The verdict carries the reason; the command prints it once, so this log is for debugging.
             reason = message("inspection.predict_unreadable", path=file, error=error)
-            logger.warning("%s", reason)
+            logger.debug("%s", reason)
             verdicts[index] = Verdict(file, "", float("nan"), inspector.threshold, error=reason)
             continue
         pending.append((index, resize_image(array, size, keep_aspect=False)))
