@@ -25,6 +25,8 @@ def test_help_in_japanese(capsys: pytest.CaptureFixture) -> None:
     assert "このヘルプを表示して終了します" in out
     assert "usage:" not in out
     assert "show this help message" not in out
+    assert "<操作>" in out
+    assert "<verb>" not in out
 
 
 def test_help_in_english(capsys: pytest.CaptureFixture) -> None:
@@ -33,6 +35,7 @@ def test_help_in_english(capsys: pytest.CaptureFixture) -> None:
     assert status == 0
     assert out.startswith("usage: kenshu course")
     assert "\noptions:\n" in out
+    assert "<verb>" in out
 
 
 @pytest.mark.parametrize(

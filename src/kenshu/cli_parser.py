@@ -28,6 +28,9 @@ _ERROR_PATTERNS = (
     (re.compile(r"^ambiguous option: (?P<name>\S+) could match (?P<matches>.+)$"), "cli.argparse.ambiguous"),
 )
 
+# Subcommand placeholders the areas use, as the README writes them (kenshu <分野> <操作>).
+_PLACEHOLDER_KEYS = {"<area>": "cli.argparse.area", "<verb>": "cli.argparse.verb"}
+
 # Type names argparse puts in "invalid <type> value"; others are shown as written.
 _TYPE_KEYS = {"int": "cli.argparse.type_int", "float": "cli.argparse.type_float"}
 
@@ -67,6 +70,13 @@ class KenshuArgumentParser(argparse.ArgumentParser):
         self._optionals.title = message("cli.argparse.options")
         if add_help:
             self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=message("cli.argparse.help"))
+
+    def add_subparsers(self, **kwargs):  # noqa: ANN003, ANN201  (argparse's signature)
+        """Add subcommands; the placeholders ``<area>`` and ``<verb>`` are shown in the current language."""
+        placeholder = _PLACEHOLDER_KEYS.get(kwargs.get("metavar", ""))
+        if placeholder is not None:
+            kwargs["metavar"] = message(placeholder)
+        return super().add_subparsers(**kwargs)
 
     def error(self, text: str) -> NoReturn:
         """Print the usage and the translated error to standard error, and exit with status 2."""
