@@ -164,7 +164,12 @@ def key_text(location: Sequence[str | int]) -> str:
     """Return *location* written as a key path: ``sessions[1].date``."""
     text = ""
     for key in location:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+        if isinstance(key, int):
+            text += f"[{key}]"
+        elif text:
+            text += f".{key}"
+        else:
+            text = str(key)
     return text or "(top)"
 
 

@@ -83,7 +83,7 @@ def _localised(table: pd.DataFrame) -> pd.DataFrame:
     localised["status"] = [message(f"export.status.{status}") for status in localised["status"]]
     localised["problems"] = [_problem_labels(codes) for codes in localised["problems"]]
 
-    # nbgrader stores timestamps as naive UTC; the sheet shows Japan time, as the column name says.
+    # nbgrader stores timestamps as naive UTC. The sheet shows Japan time, as its column name states.
     submitted = pd.to_datetime(localised["submitted_at"])
     localised["submitted_at"] = submitted.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo").dt.tz_localize(None).dt.floor("s")
     return localised.rename(columns={column: message(f"export.column.{column}") for column in COLUMNS})

@@ -255,10 +255,10 @@ class MqttBridge:
     # -- input --------------------------------------------------------------
 
     def submit(self, reading: Reading) -> None:
-        """Queue *reading* for the spool; the sender thread stores it within milliseconds and publishes it.
+        """Queue *reading* for the sender thread, which saves it to the spool on its next pass and publishes it.
 
-        Never blocks on SQLite or the network, so a serial reader that calls
-        it keeps draining the port while the broker is slow or down.
+        Only appends to an in-memory queue, so a serial reader that calls it
+        keeps draining the port while SQLite or the broker is slow or down.
         """
         key = (reading.device_id, reading.sensor)
         topic = self._topics.get(key)

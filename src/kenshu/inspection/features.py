@@ -278,11 +278,11 @@ class PartAligner(nn.Module):
     """Turn and shift each image so that the part lies in a standard pose.
 
     The part is separated from the background by a soft threshold halfway between
-    the 5th and 95th brightness percentiles of the image; whichever side
+    the 5th and 95th brightness percentiles of the image. Whichever side
     covers most of the image border is the background, so a dark part on a
     light conveyor works as well as a light part on a dark one. The image
     moments of the part give its centre of mass and the direction of its long
-    axis; the third moment along that axis decides which end points right.
+    axis, and the third moment along that axis decides which end points right.
     The output is the image resampled so that the centre of mass is in the
     middle and the long axis horizontal, and, when ``reference_mass`` is set,
     scaled so that the part has the area of the reference.
@@ -373,10 +373,15 @@ class GoodReference(nn.Module):
     """Pixel-by-pixel comparison of an aligned part with the good parts (a golden-template check).
 
     Each image is aligned (:class:`PartAligner`), standardised, and split into
-    five channels: the image itself, its detail above two scales (the image
-    minus its local mean over about 5 % and 15 % of the side), its black
-    top-hat over about 2.5 % of the side (thin dark lines such as scratches)
-    and its white top-hat over about 6 % (bright specks and edges). Every channel
+    five channels:
+
+    - the image itself;
+    - its detail above two scales: the image minus its local mean over about
+      5 % and 15 % of the side;
+    - its black top-hat over about 2.5 % of the side (thin dark lines such as scratches);
+    - its white top-hat over about 6 % (bright specks and edges).
+
+    Every channel
     is compared with the per-pixel mean and standard deviation of the good
     parts, giving z-scores: how many standard deviations each pixel is from
     what good parts show there.

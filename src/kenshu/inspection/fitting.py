@@ -289,7 +289,7 @@ def fit_cnn(
         Stop when the validation ROC AUC has not improved for this many
         epochs; None trains all *epochs*.
     align : {"auto", "always", "never"}, default="auto"
-        Whether the network sees the aligned part and its deviations from the
+        Whether the network receives the aligned part and its deviations from the
         good training parts instead of the photo (see
         :func:`fit_feature_baseline`).
     random_state : int, default=0

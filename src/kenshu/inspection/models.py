@@ -114,7 +114,7 @@ class SmallCNN(nn.Module):
     dropout : float, default=0.2
         Dropout before the last layer, while training.
     reference : GoodReference, optional
-        When given, the network sees the aligned part and its five z-score
+        When given, the network receives the aligned part and its five z-score
         maps against the good parts (clipped to ±8) instead of the photo.
     """
 

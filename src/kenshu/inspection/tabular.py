@@ -165,7 +165,7 @@ def fit_tabular_classifier(
     Raises
     ------
     ValueError
-        If *method* is unknown, the lengths differ, *target* holds values
+        If *method* is unknown, the lengths differ, *target* contains values
         other than 0 and 1, or a class has fewer rows than *cv*.
     """
     if method not in TABULAR_METHODS:

@@ -29,17 +29,18 @@ from kenshu.inspection.threshold import ThresholdChoice, choose_threshold
 
 logger = logging.getLogger(__name__)
 
-# Below this ROC AUC (validation or test), or at or above this false-alarm rate on test, the model is
-# reported as not yet fit for the line (0.5 is chance; a useful inspector ranks far better).
+# A model is reported as not yet fit for the line below this ROC AUC (validation or test), or at or
+# above this false-alarm rate on test. An AUC of 0.5 is chance, and a useful inspector ranks far better.
 WEAK_ROC_AUC = 0.75
 WEAK_FALSE_ALARM_RATE = 0.5
-# With fewer defect photos than this in the test split, a recall of 1.0 says little.
+# With fewer defect photos than this in the test split, a recall of 1.0 is weak evidence.
 FEW_TEST_DEFECTS = 10
 # Minimum usable photos per class for each mode. The split gives validation and test one
 # photo in five each, at least one, so 6 good photos leave 4 for training and 4 defects leave 2.
-# Supervised training needs 4 good training photos when it aligns the parts, because the aligned features describe each half
-# of them with a reference fitted on the other half (2 photos each), and 2 training defects for the
-# stratified cross-validation of the baseline. The good-parts-only detector needs 2 training photos.
+# Supervised training needs 4 good training photos when it aligns the parts. The aligned features
+# describe each half of them with a reference fitted on the other half (2 photos each). It also needs
+# 2 training defects for the stratified cross-validation of the baseline. The good-parts-only
+# detector needs 2 training photos.
 MIN_SUPERVISED_GOOD = 6
 MIN_SUPERVISED_DEFECTS = 4
 MIN_ANOMALY_GOOD = 4
@@ -271,7 +272,7 @@ def train_inspector(
     Raises
     ------
     ValueError
-        If *mode* or *programs* holds an unknown value, *image_size* is
+        If *mode* or *programs* contains an unknown value, *image_size* is
         below 8, or *epochs*, *n_threads* or *max_per_class* is below 1.
         Nothing is written then.
     KenshuError
@@ -425,9 +426,9 @@ def _write_metrics(path: Path, result: InspectionResult) -> Path:
 
 
 def explain_images(program: FittedProgram, images: np.ndarray) -> list[np.ndarray]:
-    """Return a heat map per image of where *program* looked (the patch anomaly map, or occlusion sensitivity).
+    """Return a heat map per image of where *program* looked: the patch anomaly map, or occlusion sensitivity.
 
-    Only the patch detector's map lies over the photo as taken; the aligned
+    Only the patch detector's map lies over the photo as taken. The aligned
     detector's map is in the aligned pose, so it is explained by occlusion too.
     """
     if isinstance(program.scorer, PatchNearestNeighbourScorer):
