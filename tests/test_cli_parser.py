@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from kenshu.cli import main
+from kenshu.cli import build_parser, main
 from kenshu.cli_parser import translate_error
+from kenshu.i18n import set_language
 
 
 def _run(capsys: pytest.CaptureFixture, arguments: list[str]) -> tuple[int, str, str]:
@@ -93,3 +96,26 @@ def test_log_lines_in_japanese(tmp_path, capsys: pytest.CaptureFixture) -> None:
     warning = next(line for line in err.splitlines() if "broken.jpg" in line)
     assert warning.startswith("警告: ")
     assert "kenshu.datasets" not in warning
+
+
+def _all_parsers(parser: argparse.ArgumentParser):
+    """Yield *parser* and every subcommand parser below it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _all_parsers(child)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_every_command_help_formats(language: str) -> None:
+    # A literal "%" in a help text once broke argparse's formatting of one command's help.
+    set_language(language)
+    pages = {parser.prog: parser.format_help() for parser in _all_parsers(build_parser())}
+
+    assert "kenshu inspect train" in pages
+    assert len(pages) > 20
+    for prog, page in pages.items():
+        assert page.startswith(("使い方: " if language == "ja" else "usage: ") + prog), prog
+    if language == "ja":
+        assert "(%" in pages["kenshu inspect train"]

@@ -48,7 +48,16 @@ def translate_error(text: str) -> str:
 
 
 class KenshuHelpFormatter(argparse.HelpFormatter):
-    """Help formatter whose usage line starts with the catalog's word for "usage"."""
+    """Help formatter whose usage line starts with the catalog's word for "usage".
+
+    Help texts come from the catalog with their values already filled in, so
+    argparse's ``%``-expansion is off: a ``%`` in a help text (``不良率 (%)``)
+    prints as written.
+    """
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        """Return the help text of *action* as written."""
+        return self._get_help_string(action)
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:  # noqa: ANN001  (argparse's signature)
         """Add the usage line with the catalog's prefix."""

@@ -24,7 +24,7 @@ def test_line_defect_rate_sets_estimate(press_folder: Path, tmp_path: Path, caps
     metrics = json.loads((tmp_path / "line_rate" / "metrics.json").read_text(encoding="utf-8"))
     report = (tmp_path / "line_rate" / "report.html").read_text(encoding="utf-8")
 
-    assert "写真の中の不良品の割合で、実際のラインの不良率ではありません" in photos_share
+    assert "検証データの写真の中の不良品の割合で、実際のラインの不良率ではありません" in photos_share
     assert "不良率 0.50 % のライン" in line_rate
     assert "不良率は指定された値です" in line_rate
     assert "不良率 0.50 % のライン" in report

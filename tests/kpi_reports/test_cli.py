@@ -179,3 +179,19 @@ def test_report_year_before_plan(tmp_path: Path, capsys) -> None:
     assert "2018年度（平成30年度） は計画ファイル" in err
     assert "--fy で 2019 以降" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_report_year_without_targets(tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture) -> None:
+    # The bundled plan has targets for 2019 to 2021 and 2026; 2027 is written but says its targets are missing.
+    status, _, _ = _run(capsys, "kpi", "report", "--fy", "2027", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
+    page = (tmp_path / "out" / "kpi_2027.html").read_text(encoding="utf-8")
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    caplog.clear()
+    with_targets = _run(capsys, "kpi", "report", "--fy", "2026", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
+
+    assert status == 0
+    assert any("2027年度（令和9年度）の目標が計画ファイル" in text and "targets に 2027 の行" in text for text in warnings)
+    assert "2027年度（令和9年度）の目標は計画ファイル plan.yml にないため" in page
+    assert with_targets[0] == 0
+    assert not any("目標が計画ファイル" in record.getMessage() for record in caplog.records)
+    assert "にないため、目標と達成率" not in (tmp_path / "out" / "kpi_2026.html").read_text(encoding="utf-8")

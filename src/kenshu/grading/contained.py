@@ -8,6 +8,9 @@
   It adds a wall-clock limit for the whole notebook and a cap on the output
   one notebook may keep. When the kernel dies, the remaining cells are marked
   failed and the notebook is still graded, where stock nbgrader fails it.
+  A kernel that dies before it replies to ``kernel_info`` is started again
+  on new ports, because parallel workers pick free ports independently and
+  two kernels can race for the same one.
 
 Both are switched on by ``contained_config``; an ``nbgrader autograde`` run
 without that configuration behaves exactly as stock nbgrader.
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -37,6 +41,8 @@ KERNEL_DIED = "KernelDied"
 NOTEBOOK_TIMEOUT = "NotebookTimeout"
 CELL_TIMEOUT = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout
 OUTPUT_CAP_MARKER = "[kenshu:output-capped]"
+# Kernels started for one notebook before its grading fails. No trainee code runs before a kernel replies to kernel_info.
+KERNEL_START_ATTEMPTS = 3
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +134,24 @@ class ContainedExecute(Execute):
         self._capped_cells: set[int] = set()
         self._kernel_dead = False
         return super().preprocess(nb, resources, km)
+
+    async def async_start_new_kernel_client(self):
+        """Connect to the kernel, and start a new one on new ports when it died before replying to ``kernel_info``."""
+        attempt = 1
+        while True:
+            try:
+                return await super().async_start_new_kernel_client()
+            except RuntimeError as error:
+                if attempt >= KERNEL_START_ATTEMPTS or "died" not in str(error):
+                    raise
+                self.log.warning("kernel died while starting (attempt %d of %d): %s", attempt, KERNEL_START_ATTEMPTS, error)
+            attempt += 1
+            # nbclient has already cleaned up the dead kernel. A new manager picks new ports.
+            self.km = self.create_kernel_manager()
+            await self.async_start_new_kernel()
+
+    # nbclient's blocking start_new_kernel_client wraps nbclient's coroutine, so wrap this one instead.
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def preprocess_cell(self, cell, resources, index):
         """Execute one cell, or mark it failed when the kernel died or the notebook ran out of time."""

@@ -103,7 +103,7 @@ def run_train(args: argparse.Namespace) -> int:
             auc=_format(test.roc_auc),
             per_thousand=f"{result.threshold.set_aside_per_thousand:.0f}",
             defect_percent=f"{100 * result.threshold.defect_rate:.2f}",
-            rate_source=message("inspection.rate_given" if result.line_defect_rate is not None else "inspection.rate_from_photos"),
+            rate_source=result.rate_note(),
             model=result.model_path,
             size_kb=result.model_size_bytes / 1024,
             ms=result.seconds_per_image * 1000,

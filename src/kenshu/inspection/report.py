@@ -206,7 +206,7 @@ def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_tit
         per_thousand=_number(choice.set_aside_per_thousand, 0),
         false_alarms_per_thousand=_number(choice.false_alarms_per_thousand_good, 0),
         defect_percent=_number(100 * choice.defect_rate, 2),
-        rate_source=message("inspection.rate_given" if result.line_defect_rate is not None else "inspection.rate_from_photos"),
+        rate_source=result.rate_note(),
     )
     threshold_text = message(
         f"inspection.report_threshold_{choice.rule}",
@@ -255,7 +255,7 @@ th,td{{border:1px solid #bbb;padding:.2em .6em;text-align:left}}td{{text-align:r
 {"" if has_mistakes else "<p>" + html.escape(message("inspection.report_no_mistakes")) + "</p>"}
 {figure("mistakes", "inspection.report_mistakes_caption")}
 <h2>{html.escape(message("inspection.report_heat_heading"))}</h2>
-{figure("heat_maps", heat_caption)}
+{figure("heat_maps", heat_caption) or "<p>" + html.escape(message("inspection.report_no_heat_maps")) + "</p>"}
 <h2>{html.escape(message("inspection.report_export_heading"))}</h2>
 <table>
 <tr><th>{html.escape(message("inspection.report_model_file"))}</th><td>{html.escape(result.model_path.name)}</td></tr>

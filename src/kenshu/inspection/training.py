@@ -127,6 +127,14 @@ class InspectionResult:
             found.append(message("inspection.warn_left_out", count=len(self.load_problems)))
         return found
 
+    def rate_note(self) -> str:
+        """Return the sentence that says where the defect share of the re-check estimate comes from."""
+        if self.line_defect_rate is not None:
+            return message("inspection.rate_given")
+        if self.threshold.n_defect == 0:
+            return message("inspection.rate_no_defect_photos")
+        return message("inspection.rate_from_photos")
+
 
 def _load(data, *, good_class: str | None, image_size: int, max_per_class: int | None, random_state: int, out_dir: Path) -> Bunch:
     if isinstance(data, Bunch):

@@ -202,6 +202,9 @@ def _report(args: argparse.Namespace) -> int:
             path=plan.path,
         )
 
+    if year not in plan.targets:
+        logger.warning(message("kpi.cli.no_target_year", year=fiscal_year_label(year), fy=year, path=plan.path))
+
     # The public report is always written; --internal adds the internal one beside it.
     versions = [False, True] if args.internal else [False]
     written = []

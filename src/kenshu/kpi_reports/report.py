@@ -78,6 +78,13 @@ class ReportData:
         key = "kpi.report.no_data_years" if covered else "kpi.report.no_data_all"
         return self.text(key, years=self.year_ranges(missing), covered=self.year_ranges(covered), mark=self.text("kpi.report.not_set"))
 
+    def no_target_note(self) -> str | None:
+        """Return the sentence saying the plan has no targets for the report's year, or None when it has."""
+        if self.year in self.plan.targets:
+            return None
+        plan_name = self.plan.path.name if self.plan.path else "plan.yml"
+        return self.text("kpi.report.no_target_year", year=self.year_label, plan=plan_name, fy=self.year, mark=self.text("kpi.report.not_set"))
+
     def text(self, key: str, **fields: object) -> str:
         """Return catalog text in the report's language."""
         return message(key, lang=self.lang, **fields)
@@ -280,9 +287,9 @@ def write_workbook(data: ReportData, path: Path) -> Path:
     for letter in "BCDEFGH":
         summary.column_dimensions[letter].width = 16
     summary.append([])
-    note = data.no_data_note()
-    if note:
-        summary.append([note])
+    for note in (data.no_target_note(), data.no_data_note()):
+        if note:
+            summary.append([note])
     for line in data.rule_lines():
         summary.append([line])
 

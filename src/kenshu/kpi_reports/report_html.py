@@ -58,6 +58,7 @@ TEMPLATE = """<!DOCTYPE html>
   </tr>
   {% endfor %}
 </table>
+{% if no_target_note %}<p class="note">{{ no_target_note }}</p>{% endif %}
 {% if no_data_note %}<p class="note">{{ no_data_note }}</p>{% endif %}
 
 <h2>{{ t("kpi.report.chart") }}</h2>
@@ -146,6 +147,7 @@ def render_html(data: ReportData, *, chart_name: str, made_on: dt.date) -> str:
         chart_name=chart_name,
         rule_lines=data.rule_lines(),
         no_data_note=data.no_data_note(),
+        no_target_note=data.no_target_note(),
         internal=data.internal,
         by_company=data.by_company,
         by_course=data.by_course,
