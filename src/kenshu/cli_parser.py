@@ -51,7 +51,7 @@ class KenshuHelpFormatter(argparse.HelpFormatter):
     """Help formatter whose usage line starts with the catalog's word for "usage".
 
     Help texts come from the catalog with their values already filled in, so
-    argparse's ``%``-expansion is off: a ``%`` in a help text (``不良率 (%)``)
+    argparse's ``%``-expansion is off, and a ``%`` in a help text (``不良率 (%)``)
     prints as written.
     """
 
