@@ -52,7 +52,7 @@ def test_report_without_defects(good_only) -> None:
     _, result = good_only
     text = result.report_path.read_text(encoding="utf-8")
     assert "不良品がない" in text
-    # The re-check estimate says it counts false alarms only, and the empty heat-map section says why.
+    # The re-check estimate states that it counts false alarms only, and the empty heat-map section gives the reason.
     assert "不良率 0 % として良品の過検出だけを数えました" in text
     assert "写真の中の不良品の割合で" not in text
     assert "テストデータに不良品の写真がないため、この図はありません" in text

@@ -182,7 +182,7 @@ def test_report_year_before_plan(tmp_path: Path, capsys) -> None:
 
 
 def test_report_year_without_targets(tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture) -> None:
-    # The bundled plan has targets for 2019 to 2021 and 2026; 2027 is written but says its targets are missing.
+    # The bundled plan has targets for 2019 to 2021 and 2026. The 2027 report is written with a note on the missing targets.
     status, _, _ = _run(capsys, "kpi", "report", "--fy", "2027", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
     page = (tmp_path / "out" / "kpi_2027.html").read_text(encoding="utf-8")
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]

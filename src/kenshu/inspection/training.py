@@ -128,7 +128,7 @@ class InspectionResult:
         return found
 
     def rate_note(self) -> str:
-        """Return the sentence that says where the defect share of the re-check estimate comes from."""
+        """Return the sentence naming the source of the defect share in the re-check estimate."""
         if self.line_defect_rate is not None:
             return message("inspection.rate_given")
         if self.threshold.n_defect == 0:
