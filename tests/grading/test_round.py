@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import nbformat
@@ -137,3 +138,19 @@ def test_regrade_after_resubmission_keeps_one_row(graded, tmp_path: Path) -> Non
     assert results[0].status == "ok"
     assert (table["trainee_id"] == "t3").sum() == 1
     assert table.set_index("trainee_id").loc["t3", "score"] == 4
+
+
+def test_generate_again_replaces_quietly(tmp_path: Path, project_factory, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    grader = CourseGrader(build_course(project_factory(tmp_path, trainees=1)).spec)
+    first = grader.generate(ASSIGNMENT)
+    (first / "stale.txt").write_text("left from an earlier build", encoding="utf-8")
+    caplog.clear()
+
+    again = grader.generate(ASSIGNMENT)
+
+    assert again == first
+    assert (again / f"{ASSIGNMENT}.ipynb").is_file()
+    assert not (again / "stale.txt").exists()
+    # nbgrader's own English warning about replacing the folder no longer reaches the instructor.
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []

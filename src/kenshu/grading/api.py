@@ -156,8 +156,14 @@ class CourseGrader:
     def generate(self, assignment: str) -> Path:
         """Generate the trainees' version of *assignment* (solutions and hidden tests removed)."""
         logger.info("generating %s from %s", assignment, self.root / "source" / assignment)
+        released = self.root / "release" / assignment
+        if released.exists():
+            # Regenerating is routine after a rebuild. nbgrader's force=True would remove the folder too,
+            # but with an English warning on every run.
+            logger.info("removing the earlier generated version %s", released)
+            shutil.rmtree(released)
         self._run("generate_assignment", assignment, self.api.generate_assignment(assignment, force=True))
-        return self.root / "release" / assignment
+        return released
 
     def release(self, assignment: str) -> Path:
         """Release *assignment* to the exchange, replacing an earlier release."""
