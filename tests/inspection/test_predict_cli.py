@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -77,3 +78,41 @@ def test_predict_missing_file(trained, photos: Path, tmp_path: Path, capsys) -> 
     assert "判定できなかった写真 2 枚" in printed
     assert "broken.jpg" in printed
     assert "broken.jpg" not in captured.err
+
+
+def test_model_config_carries_test_figures(trained) -> None:
+    config = json.loads((trained.out_dir / "model.json").read_text(encoding="utf-8"))
+
+    assert config["training_warnings"] == trained.warnings()
+    assert config["test_metrics"]["n_defect"] == trained.test.n_defect
+    assert config["test_metrics"]["n_good"] == trained.test.n_good
+    assert config["test_metrics"]["false_alarm_rate"] == pytest.approx(trained.test.false_alarm_rate)
+
+
+def test_predict_repeats_training_warnings(trained, photos: Path, tmp_path: Path, capsys) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained.out_dir, model_dir)
+    config_path = model_dir / "model.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["training_warnings"] = ["注意: テスト用データに不良品の写真がありません。"]
+    config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+    main(["inspect", "predict", str(model_dir), str(photos), "--csv", str(tmp_path / "v.csv")])
+    printed = capsys.readouterr().out
+
+    assert "このモデルには学習時に次の注意が出ています" in printed
+    assert str(model_dir / "report.html") in printed
+    assert "  注意: テスト用データに不良品の写真がありません。" in printed
+
+
+def test_predict_without_warnings_prints_none(trained, photos: Path, tmp_path: Path, capsys) -> None:
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained.out_dir, model_dir)
+    config_path = model_dir / "model.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["training_warnings"] = []
+    config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+    main(["inspect", "predict", str(model_dir), str(photos), "--csv", str(tmp_path / "v.csv")])
+
+    assert "学習時に次の注意" not in capsys.readouterr().out

@@ -133,4 +133,10 @@ def run_predict(args: argparse.Namespace) -> int:
     errors = sum(1 for verdict in verdicts if verdict.error)
     defects = sum(1 for verdict in verdicts if verdict.is_defect)
     print(message("inspection.predict_summary", count=len(verdicts) - errors, defects=defects, errors=errors, csv=csv_path))
+    # Training stores its warnings (weak ranking, no test defects) in model.json, so they are repeated here.
+    training_warnings = inspector.config.get("training_warnings") or []
+    if training_warnings:
+        print(message("inspection.predict_model_warnings", path=inspector.path.with_name("report.html")))
+        for warning in training_warnings:
+            print(f"  {warning}")
     return 1 if errors else 0

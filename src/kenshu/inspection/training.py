@@ -389,6 +389,7 @@ def train_inspector(
     # Step 5: predictions, metrics and the report.
     result.files["predictions"] = _write_test_predictions(folder / "test_predictions.csv", [paths[i] for i in test], target[test], test_scores, best.threshold.threshold)
     result.files["metrics"] = _write_metrics(folder / "metrics.json", result)
+    _add_test_figures_to_config(result)
     if write_report:
         from kenshu.inspection.report import write_report as write_html_report
 
@@ -406,6 +407,25 @@ def train_inspector(
         )
     logger.info("inspection trained: %s, test recall %.3f, false alarms %.3f", result.kind, test_metrics.recall, test_metrics.false_alarm_rate)
     return result
+
+
+def _add_test_figures_to_config(result: InspectionResult) -> None:
+    """Add the test figures and the training warnings to ``model.json``, so ``inspect predict`` can repeat them."""
+    config_path = result.files["config"]
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["test_metrics"] = {
+        "recall": _finite_or_none(result.test.recall),
+        "false_alarm_rate": _finite_or_none(result.test.false_alarm_rate),
+        "roc_auc": _finite_or_none(result.test.roc_auc),
+        "n_good": result.test.n_good,
+        "n_defect": result.test.n_defect,
+    }
+    config["training_warnings"] = result.warnings()
+    config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 def _write_test_predictions(path: Path, paths: list, labels: np.ndarray, scores: np.ndarray, threshold: float) -> Path:
