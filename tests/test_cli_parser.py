@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_help_in_english(capsys: pytest.CaptureFixture) -> None:
     ("arguments", "expected"),
     [
         (["course", "check"], "次の引数を指定してください: course"),
-        (["kpi", "report", "--fy", "abc"], "引数 --fy の値 'abc' は整数として読めません"),
+        (["kpi", "report", "--fy", "abc"], "引数 --fy: 'abc' は整数として読めません"),
         (["lab", "simulate", "--sensor", "foo"], "引数 --sensor に 'foo' は使えません"),
         (["course", "check", "x", "--bogus"], "知らない引数です: --bogus"),
         (["kpi", "report", "--fy"], "引数 --fy には値を一つ指定してください"),
@@ -65,7 +66,55 @@ def test_argparse_error_in_english(capsys: pytest.CaptureFixture) -> None:
     status, _, err = _run(capsys, ["kpi", "report", "--fy", "abc", "--lang", "en"])
 
     assert status == 2
-    assert "kenshu kpi report: error: argument --fy: invalid integer value 'abc'" in err
+    assert "kenshu kpi report: error: argument --fy: 'abc' is not an integer" in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["kpi", "report", "--fy", "20"], "引数 --fy: 20 は使えません。1989 から 2200 までの整数を指定してください"),
+        (["grade", "autograde", "courses/x", "--workers", "0"], "引数 --workers: 0 は使えません。1 以上の整数を指定してください"),
+    ],
+    ids=["year-typo", "no-workers"],
+)
+def test_out_of_range_integer_rejected(capsys: pytest.CaptureFixture, arguments: list[str], expected: str) -> None:
+    status, _, err = _run(capsys, arguments)
+
+    assert status == 2
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_unusable_path_gets_message(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    # A file given where a course folder is expected: the operating system's error becomes a sentence.
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+
+    status = main(["course", "build", str(tmp_path / "afile")])
+    err = capsys.readouterr().err
+
+    assert status == 2
+    assert err.startswith("エラー: ")
+    assert str(tmp_path / "afile") in err
+    assert "フォルダではなくファイルです" in err
+    assert "Traceback" not in err
+
+
+def test_closed_pipe_ends_quietly() -> None:
+    # `kenshu course check ... | head -0`: the reader has gone before the command prints its result.
+    import subprocess
+    import sys
+
+    reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+    reader.wait(timeout=30)
+    writer = subprocess.run(
+        [sys.executable, "-m", "kenshu", "course", "check", str(Path(__file__).parents[1] / "courses" / "sample_press")],
+        stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=120,
+    )
+    reader.stdin.close()
+
+    assert writer.returncode == 141
+    assert "Traceback" not in writer.stderr
+    assert "BrokenPipeError" not in writer.stderr
 
 
 def test_unknown_error_kept_as_written() -> None:

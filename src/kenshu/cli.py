@@ -8,8 +8,10 @@ returns the exit status.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -72,6 +74,29 @@ def _take_language_option(argv: list[str]) -> tuple[str | None, list[str]]:
     return language, rest
 
 
+def describe_os_error(error: OSError) -> str:
+    """Return a sentence naming the path of *error*, the reason in the current language, and what to do."""
+    reason_key = _ERRNO_KEYS.get(error.errno)
+    reason = message(reason_key) if reason_key else (error.strerror or str(error))
+    paths = [str(path) for path in (error.filename, error.filename2) if path is not None]
+    if not paths:
+        return message("cli.os_error_no_path", reason=reason)
+    return message("cli.os_error", path=" → ".join(paths), reason=reason)
+
+
+# errno values with a sentence in the catalog; others are shown with the system's own text.
+_ERRNO_KEYS = {
+    errno.EEXIST: "cli.errno.exists",
+    errno.EISDIR: "cli.errno.is_folder",
+    errno.ENOTDIR: "cli.errno.not_folder",
+    errno.ENOENT: "cli.errno.not_found",
+    errno.EACCES: "cli.errno.permission",
+    errno.EPERM: "cli.errno.permission",
+    errno.ENOSPC: "cli.errno.no_space",
+    errno.EROFS: "cli.errno.read_only",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every area that can be imported."""
     parser = KenshuArgumentParser(prog="kenshu", description=message("cli.description"))
@@ -113,10 +138,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        # Flush here, so that a closed pipe is met inside this try and not at interpreter exit.
+        sys.stdout.flush()
+        return status
     except KenshuError as error:
         print(message("cli.error_prefix", error=error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(message("cli.interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output has gone (``kenshu ... | head``): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as error:
+        # A path the user gave cannot be used. The traceback is shown with -v only.
+        logger.debug("operating-system error", exc_info=True)
+        print(message("cli.error_prefix", error=describe_os_error(error)), file=sys.stderr)
+        return 2

@@ -26,6 +26,8 @@ _ERROR_PATTERNS = (
     (re.compile(r"^argument (?P<name>\S+): expected one argument$"), "cli.argparse.expected_one"),
     (re.compile(r"^argument (?P<name>\S+): expected at least one argument$"), "cli.argparse.expected_some"),
     (re.compile(r"^ambiguous option: (?P<name>\S+) could match (?P<matches>.+)$"), "cli.argparse.ambiguous"),
+    # Last: the message of an ArgumentTypeError, already in the current language.
+    (re.compile(r"^argument (?P<name>\S+): (?P<detail>.+)$"), "cli.argparse.argument_detail"),
 )
 
 # Subcommand placeholders the areas use, as the README writes them (kenshu <分野> <操作>).
@@ -45,6 +47,22 @@ def translate_error(text: str) -> str:
                 fields["type"] = message(_TYPE_KEYS[fields["type"]])
             return message(key, **fields)
     return text
+
+
+def int_in_range(minimum: int, maximum: int | None = None):
+    """Return an argparse ``type`` that reads an integer from *minimum* to *maximum* (no upper bound when None)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(message("cli.argparse.not_integer", value=text)) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            key = "cli.argparse.out_of_range" if maximum is not None else "cli.argparse.below_minimum"
+            raise argparse.ArgumentTypeError(message(key, value=value, minimum=minimum, maximum=maximum))
+        return value
+
+    return convert
 
 
 class KenshuHelpFormatter(argparse.HelpFormatter):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kenshu.cli_parser import int_in_range
 from kenshu.i18n import message
 
 
@@ -95,5 +96,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             verb.add_argument("--assignment", help=message("grade.assignment_help"))
         if name == "autograde":
-            verb.add_argument("--workers", type=int, default=None, help=message("grade.workers_help"))
+            verb.add_argument("--workers", type=int_in_range(1), default=None, help=message("grade.workers_help"))
         verb.set_defaults(handler=handler)

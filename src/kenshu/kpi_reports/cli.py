@@ -7,10 +7,14 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from kenshu.cli_parser import int_in_range
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
+
+# Years --fy accepts: 平成 and later, so that a typo such as 20 for 2020 gets a clear error.
+FISCAL_YEAR = int_in_range(1989, 2200)
 
 
 def _date(text: str) -> dt.date:
@@ -52,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kpi.set_defaults(handler=_help_of(kpi))
 
     report = kpi_verbs.add_parser("report", help=message("kpi.cli.report_help"), description=message("kpi.cli.report_help"))
-    report.add_argument("--fy", type=int, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
+    report.add_argument("--fy", type=FISCAL_YEAR, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
     _add_db(report)
     report.add_argument("--plan", type=Path, metavar="PATH", help=message("kpi.cli.plan_help"))
     report.add_argument("--out", type=Path, metavar="DIR", help=message("kpi.cli.out_help"))
@@ -71,12 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_db(add)
     add.set_defaults(handler=_event_add)
     listing = event_verbs.add_parser("list", help=message("kpi.cli.event_list_help"), description=message("kpi.cli.event_list_help"))
-    listing.add_argument("--fy", type=int, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
+    listing.add_argument("--fy", type=FISCAL_YEAR, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
     _add_db(listing)
     listing.set_defaults(handler=_event_list)
 
     value = kpi_verbs.add_parser("value-added", help=message("kpi.cli.value_help"), description=message("kpi.cli.value_help"))
-    value.add_argument("--fy", type=int, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
+    value.add_argument("--fy", type=FISCAL_YEAR, default=None, metavar="YEAR", help=message("kpi.cli.fy_help"))
     value.add_argument("--million-yen", type=float, required=True, metavar="AMOUNT", help=message("kpi.cli.amount_help"))
     value.add_argument("--note", default="", help=message("kpi.cli.note_help"))
     _add_db(value)
