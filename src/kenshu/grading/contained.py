@@ -131,6 +131,7 @@ class ContainedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._cell_timeout = self.timeout
         self._output_total = 0
+        self._cell_output_bytes: dict[int, int] = {}
         self._capped_cells: set[int] = set()
         self._kernel_dead = False
         return super().preprocess(nb, resources, km)
@@ -174,15 +175,33 @@ class ContainedExecute(Execute):
             self.timeout = self._cell_timeout
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep an output message unless the notebook's outputs already exceed ``output_limit``."""
-        self._output_total += len(json.dumps(msg.get("content", {}), default=str))
-        if self._output_total <= self.output_limit:
+        """Keep an output message unless the outputs the notebook keeps already exceed ``output_limit``.
+
+        Only kept outputs count: a cell that redraws a live plot with
+        ``clear_output`` keeps one frame, however many it sent.
+        """
+        if self.clear_before_next_output:
+            # nbclient empties this cell's outputs before it adds this one (clear_output(wait=True)).
+            self._forget_cell_output(cell_index)
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self._output_total + size <= self.output_limit:
+            self._output_total += size
+            self._cell_output_bytes[cell_index] = self._cell_output_bytes.get(cell_index, 0) + size
             return super().output(outs, msg, display_id, cell_index)
         if cell_index not in self._capped_cells:
             self._capped_cells.add(cell_index)
             notice = f"{OUTPUT_CAP_MARKER} output beyond {self.output_limit} bytes was dropped\n"
             outs.append(new_output("stream", name="stderr", text=notice))
         return None
+
+    def clear_output(self, outs, msg, cell_index):
+        """Clear the cell's outputs as nbclient does, and stop counting what they held."""
+        if not msg["content"].get("wait"):
+            self._forget_cell_output(cell_index)
+        return super().clear_output(outs, msg, cell_index)
+
+    def _forget_cell_output(self, cell_index: int) -> None:
+        self._output_total -= self._cell_output_bytes.pop(cell_index, 0)
 
 
 def _mark_not_run(cell: NotebookNode, ename: str, evalue: str) -> NotebookNode:
