@@ -30,17 +30,23 @@ def _two_module_course(root: Path, project_factory) -> Path:
     return course
 
 
-def test_autograde_command_grades_every_assignment(tmp_path: Path, project_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_autograde_command_grades_every_assignment(
+    tmp_path: Path, project_factory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
     course = _two_module_course(tmp_path, project_factory)
     build = build_course(course)
     grader = CourseGrader(build.spec)
-    cohort = {"t1": "full", "t2": "wrong", "t3": "absent"}
+    # "stranger" submits from an account that is not on the course's roster.
+    cohort = {"t1": "full", "t2": "wrong", "t3": "absent", "stranger": "full"}
+    collected = {}
     for assignment in grader.assignments:
         grader.generate(assignment)
         grader.release(assignment)
         submit_simulated_cohort(grader, assignment, cohort, tmp_path / "homes")
-        grader.collect(assignment)
+        collected[assignment] = grader.collect(assignment)
+    collect_warnings = [record.getMessage() for record in caplog.records if record.name.startswith("kenshu") and "stranger" in record.getMessage()]
+    caplog.clear()
 
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
@@ -57,4 +63,26 @@ def test_autograde_command_grades_every_assignment(tmp_path: Path, project_facto
     for assignment in grader.assignments:
         statuses = {entry["trainee_id"]: entry["status"] for entry in stored[assignment]}
         assert statuses == {"t1": "ok", "t2": "ok", "t3": "not_submitted"}
-        assert assignment in output.getvalue()
+        assert f"課題 {assignment} の自動採点が終わりました: 採点 2 名、採点できず 0 名、未提出 1 名" in output.getvalue()
+        assert "stranger" in collected[assignment]
+
+    # The submission from outside the roster is named, at collect and again at autograde, never graded silently.
+    assert len(collect_warnings) == 2
+    assert "stranger の提出がありますが" in collect_warnings[0]
+    assert "受講者 id をそろえてください" in collect_warnings[0]
+    autograde_warnings = [record.getMessage() for record in caplog.records if record.name.startswith("kenshu") and "stranger" in record.getMessage()]
+    assert len(autograde_warnings) == 2
+
+
+def test_assignment_option_takes_module_id(tmp_path: Path, project_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    course = _two_module_course(tmp_path, project_factory)
+    build_course(course)
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        status = main(["grade", "release", str(course), "--assignment", "02"])
+
+    assert status == 0
+    assert "課題 02_tiny を配布しました" in output.getvalue()
+    assert "01_tiny" not in output.getvalue()

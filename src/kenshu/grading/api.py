@@ -24,7 +24,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from kenshu.courses.spec import CourseSpec
+from kenshu.courses.spec import SPEC_FILENAME, CourseSpec
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.grading.config import MANIFEST_FILENAME, exchange_root, load_nbgrader_config, nbgrader_root
@@ -177,7 +177,17 @@ class CourseGrader:
     def collect(self, assignment: str) -> list[str]:
         """Collect the submissions of *assignment* from the exchange; return the trainees who submitted."""
         self._run("collect", assignment, self.api.collect(assignment, update=True))
-        return sorted(self.api.get_submitted_students(assignment))
+        submitted = sorted(self.api.get_submitted_students(assignment))
+        self._warn_unknown_submitters(assignment, submitted)
+        return submitted
+
+    def _warn_unknown_submitters(self, assignment: str, submitted) -> list[str]:
+        """Log a warning for each submitter who is not a trainee of the course, and return them."""
+        roster = {trainee.id for trainee in self.spec.trainees}
+        unknown = sorted(set(submitted) - roster)
+        for submitter in unknown:
+            logger.warning(message("grade.unknown_submitter", submitter=submitter, assignment=assignment, spec=self.spec.course_dir / SPEC_FILENAME))
+        return unknown
 
     def autograde(
         self,
@@ -236,6 +246,7 @@ class CourseGrader:
         to_grade: list[tuple[str, str]] = []
         for assignment in assignments:
             submitted = set(self.api.get_submitted_students(assignment))
+            self._warn_unknown_submitters(assignment, submitted)
             results[assignment] = {
                 trainee_id: TraineeResult(trainee_id, assignment, "not_submitted") for trainee_id in trainee_ids if trainee_id not in submitted
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 from kenshu.cli_parser import int_in_range
@@ -21,9 +22,13 @@ def _assignments(grader, args: argparse.Namespace) -> list[str]:
 
     if args.assignment is None:
         return grader.assignments
-    if args.assignment not in grader.assignments:
-        raise KenshuError("grade.unknown_assignment", name=args.assignment, known=", ".join(grader.assignments))
-    return [args.assignment]
+    if args.assignment in grader.assignments:
+        return [args.assignment]
+    # A module id alone ("01", as course.yml writes it) names the assignment that starts with it.
+    matches = [name for name in grader.assignments if name.split("_", 1)[0] == args.assignment]
+    if len(matches) == 1:
+        return matches
+    raise KenshuError("grade.unknown_assignment", name=args.assignment, known=", ".join(grader.assignments))
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -54,7 +59,16 @@ def _autograde(args: argparse.Namespace) -> int:
                 print(message("grade.autograde_failed", trainee=result.trainee_id, assignment=assignment, reason=result.reason))
             elif result.reason:
                 print(message("grade.autograde_problem", trainee=result.trainee_id, assignment=assignment, reason=result.reason))
-        print(message("grade.autograded", assignment=assignment))
+        counts = Counter(result.status for result in results)
+        print(
+            message(
+                "grade.autograded",
+                assignment=assignment,
+                graded=len(results) - counts["failed"] - counts["not_submitted"],
+                failed=counts["failed"],
+                missing=counts["not_submitted"],
+            )
+        )
     return 1 if failed else 0
 
 
