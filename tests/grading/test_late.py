@@ -88,3 +88,8 @@ def test_late_penalty_around_midnight_jst(tmp_path: Path, project_factory, monke
     table = export_grades(grader, tmp_path / "exports", list(results.values())).table.set_index("trainee_id")
     assert table.loc["t3", "late_penalty"] == pytest.approx(0.8)
     assert pd.isna(table.loc["t1", "late_penalty"])
+    # The score column is nbgrader's, before the penalty; the final score and the percentage are after it.
+    assert table.loc["t3", "score"] == 4
+    assert table.loc["t3", "final_score"] == pytest.approx(3.2)
+    assert table.loc["t3", "percent"] == pytest.approx(round(100 * 3.2 / table.loc["t3", "max_score"], 1))
+    assert table.loc["t1", "final_score"] == 4

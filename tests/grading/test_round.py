@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from kenshu.courses.build import build_course
+from kenshu.courses.spec import load_course_spec
+from kenshu.errors import KenshuError
 from kenshu.grading.api import CourseGrader
 from kenshu.grading.export import export_grades
 from kenshu.grading.simulate import simulate_submission, solution_text, submit_simulated_cohort
@@ -80,7 +82,8 @@ def test_export_files_readable_in_japanese(graded) -> None:
     assert list(from_csv.columns[:4]) == ["受講者ID", "氏名", "課題", "状態"]
     assert list(from_xlsx.columns) == list(from_csv.columns)
     assert from_csv.loc[from_csv["受講者ID"] == "t6", "状態"].item() == "未提出"
-    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t5", "得点"].item() == 2
+    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t5", "得点 (減点前)"].item() == 2
+    assert from_xlsx.loc[from_xlsx["受講者ID"] == "t5", "最終得点 (遅延減点後)"].item() == 2
     # Problems by their short Japanese label, not by code.
     assert from_csv.loc[from_csv["受講者ID"] == "t4", "指摘"].item() == "空のノートブック"
     # Submission times in Japan time: nbgrader's naive UTC timestamp plus nine hours.
@@ -154,3 +157,25 @@ def test_generate_again_replaces_quietly(tmp_path: Path, project_factory, monkey
     assert not (again / "stale.txt").exists()
     # nbgrader's own English warning about replacing the folder no longer reaches the instructor.
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_grader_rejects_stale_build(tmp_path: Path, project_factory, monkeypatch) -> None:
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    course_dir = project_factory(tmp_path, trainees=2)
+    spec_path = course_dir / "course.yml"
+    build_course(course_dir)
+
+    # A comment changes nothing the build wrote.
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + "# reviewed by the instructor\n", encoding="utf-8")
+    CourseGrader(load_course_spec(course_dir))
+
+    # A late penalty added after the build would not be applied: the grader says so.
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + "grading:\n  late_penalty: {rule: zero}\n", encoding="utf-8")
+    with pytest.raises(KenshuError) as raised:
+        CourseGrader(load_course_spec(course_dir))
+    assert "前回の組み立ての後に変わっています" in str(raised.value)
+    assert f"kenshu course build {course_dir}" in str(raised.value)
+
+    build_course(course_dir)
+    grader = CourseGrader(load_course_spec(course_dir))
+    assert "JstLatePenalty.penalty_method = 'zero'" in (grader.root / "nbgrader_config.py").read_text(encoding="utf-8")

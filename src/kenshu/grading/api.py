@@ -27,7 +27,15 @@ from traitlets.config import Config
 from kenshu.courses.spec import SPEC_FILENAME, CourseSpec
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
-from kenshu.grading.config import MANIFEST_FILENAME, exchange_root, load_nbgrader_config, nbgrader_root
+from kenshu.grading.config import (
+    CONFIG_FILENAME,
+    MANIFEST_FILENAME,
+    exchange_root,
+    load_nbgrader_config,
+    nbgrader_root,
+    render_course_manifest,
+    render_nbgrader_config,
+)
 from kenshu.grading.contained import Limits, build_matplotlib_cache
 from kenshu.paths import build_dir
 from kenshu.progress import progress_bar
@@ -114,8 +122,9 @@ class CourseGrader:
     def __init__(self, spec: CourseSpec) -> None:
         self.spec = spec
         self.root = nbgrader_root(spec)
-        if not (self.root / "nbgrader_config.py").is_file():
+        if not (self.root / CONFIG_FILENAME).is_file():
             raise KenshuError("grading.not_built", course=spec.course_dir)
+        self._check_build_current()
 
         # nbgrader runs `alembic` to upgrade the gradebook; it lies beside this interpreter.
         scripts = str(Path(sys.executable).parent)
@@ -133,6 +142,24 @@ class CourseGrader:
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
         self.manifest = json.loads((self.root / MANIFEST_FILENAME).read_text(encoding="utf-8"))
         self._enter_course_into_gradebook()
+
+    def _check_build_current(self) -> None:
+        """Raise when course.yml changed after the last build (trainees, modules, grading settings).
+
+        The nbgrader files are rendered again from the spec as it is now and
+        compared with those the build wrote, so an edited comment in
+        course.yml does not count as a change.
+        """
+        manifest = json.loads((self.root / MANIFEST_FILENAME).read_text(encoding="utf-8"))
+        assignments = manifest["assignments"]
+        built_modules = [name.split("_", 1)[0] for name in assignments]
+        current = (
+            built_modules == list(self.spec.modules)
+            and (self.root / CONFIG_FILENAME).read_text(encoding="utf-8") == render_nbgrader_config(self.spec, assignments)
+            and (self.root / MANIFEST_FILENAME).read_text(encoding="utf-8") == render_course_manifest(self.spec, assignments)
+        )
+        if not current:
+            raise KenshuError("grading.stale_build", course=self.spec.course_dir)
 
     def _enter_course_into_gradebook(self) -> None:
         """Enter the trainees (with their names) and the assignments into the gradebook; safe to repeat."""

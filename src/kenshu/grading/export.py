@@ -15,8 +15,10 @@ from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
 
+# "score" is nbgrader's sum of the grades, before the late penalty; "final_score" and "percent" are after it.
 COLUMNS = (
-    "trainee_id", "name", "assignment", "status", "score", "max_score", "percent", "late_penalty", "submitted_at", "reason", "problems",
+    "trainee_id", "name", "assignment", "status", "score", "late_penalty", "final_score", "max_score", "percent",
+    "submitted_at", "reason", "problems",
 )
 PASS_RATE_COLUMNS = ("assignment", "question", "graded", "passed", "rate")
 
@@ -58,12 +60,15 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
                 elif submission is None:
                     row.update(status="not_submitted")
                 else:
+                    penalty = submission.late_submission_penalty or 0.0
+                    final_score = max(submission.score - penalty, 0.0)
                     row.update(
                         status="needs_manual_grade" if submission.needs_manual_grade else "graded",
                         score=submission.score,
+                        late_penalty=penalty or None,
+                        final_score=final_score,
                         max_score=submission.max_score,
-                        percent=round(100 * submission.score / submission.max_score, 1) if submission.max_score else None,
-                        late_penalty=submission.late_submission_penalty or None,
+                        percent=round(100 * final_score / submission.max_score, 1) if submission.max_score else None,
                         submitted_at=submission.timestamp,
                         reason=failure.reason if failure is not None and failure.reason else None,
                     )
