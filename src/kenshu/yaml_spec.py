@@ -27,8 +27,13 @@ from ruamel.yaml.error import YAMLError
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 
-# Year, month and day at the start of a value, as YAML timestamps and ISO 8601 write them.
-_DATE_PREFIX = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?![0-9])")
+# Year, month and day at the start of a value, as YAML timestamps and ISO 8601 write them,
+# or with slashes as Japanese offices write them (2026/10/21).
+_DATE_PREFIX = re.compile(r"^\s*(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![0-9])")
+# Characters that YAML does not accept as indentation or as the space after ":", "-" or ",".
+# An IME in full-width mode types U+3000 (the ideographic space) for the space bar.
+_FULLWIDTH_SPACE = "\u3000"
+_TAB = "\t"
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,9 @@ class DocumentMessages:
     """Catalog keys for the failures of reading one kind of file.
 
     Each message gets the field ``path``; ``yaml_syntax`` also gets ``line``
-    and ``detail``, ``not_utf8`` gets ``position``, and ``duplicate_key``
-    gets ``key``, ``line`` and ``first_line``.
+    and ``detail``, ``not_utf8`` gets ``position``, ``duplicate_key`` gets
+    ``key``, ``line`` and ``first_line``, and ``fullwidth_space`` and ``tab``
+    get ``line``, ``place`` and ``shown`` (the line with the character marked).
     """
 
     not_found: str
@@ -45,6 +51,8 @@ class DocumentMessages:
     yaml_syntax: str
     not_a_mapping: str
     duplicate_key: str
+    fullwidth_space: str = "yaml.fullwidth_space"
+    tab: str = "yaml.tab"
 
 
 class _DuplicateKey(Exception):
@@ -114,6 +122,7 @@ def read_yaml_document(path: Path, messages: DocumentMessages) -> CommentedMap:
             first_line=duplicate.first_line if duplicate.first_line is not None else "?",
         ) from None
     except YAMLError as error:
+        _raise_for_misplaced_space(text, error, path, messages)
         mark = getattr(error, "problem_mark", None)
         detail = "\n    ".join(line for line in str(error).splitlines() if line.strip())
         raise KenshuError(messages.yaml_syntax, path=path, line=(mark.line + 1) if mark else "?", detail=detail) from None
@@ -121,6 +130,44 @@ def read_yaml_document(path: Path, messages: DocumentMessages) -> CommentedMap:
     if not isinstance(document, CommentedMap):
         raise KenshuError(messages.not_a_mapping, path=path)
     return document
+
+
+def _misplaced_space(line: str, character: str) -> str | None:
+    """Return where *character* breaks the YAML syntax of *line* ("indent" or "separator"), or None.
+
+    Inside a value (``statement: 傷の　ある部品``) the character is text and
+    stays allowed, so only the indentation and the space after ``:``, ``-``
+    or ``,`` are looked at.
+    """
+    indentation = line[: len(line) - len(line.lstrip(" \t" + _FULLWIDTH_SPACE))]
+    if character in indentation:
+        return "indent"
+    if re.search(f"[:,]{character}", line) or re.match(rf"\s*-{character}", line):
+        return "separator"
+    return None
+
+
+def _raise_for_misplaced_space(text: str, error: YAMLError, path: Path, messages: DocumentMessages) -> None:
+    """Raise a KenshuError that names a full-width space or a tab that caused *error*; return if none did.
+
+    The parser notices such a character late: on the line that contains it, on
+    the line after it, or (at the end of the file) past the last line. So
+    the reported line, the line before it and the line where the failing
+    token began are looked at, in that order.
+    """
+    lines = text.splitlines()
+    candidates: list[int] = []
+    for mark in (getattr(error, "problem_mark", None), getattr(error, "context_mark", None)):
+        if mark is not None:
+            candidates.extend([mark.line, mark.line - 1])
+    for index in dict.fromkeys(candidates):
+        if not 0 <= index < len(lines):
+            continue
+        for character, key in ((_FULLWIDTH_SPACE, messages.fullwidth_space), (_TAB, messages.tab)):
+            place = _misplaced_space(lines[index], character)
+            if place is not None:
+                shown = lines[index].replace(_FULLWIDTH_SPACE, "□").replace(_TAB, "→")
+                raise KenshuError(key, path=path, line=index + 1, place=message(f"yaml.place_{place}"), shown=shown) from None
 
 
 def plain(value: Any) -> Any:
@@ -222,8 +269,8 @@ def impossible_date_reason(value: object) -> str | None:
     match = _DATE_PREFIX.match(str(value))
     if match is None:
         return None
-    year, month, day = (int(group) for group in match.groups())
-    return calendar_problem(year, month, day)
+    year, _, month, day = match.groups()
+    return calendar_problem(int(year), int(month), int(day))
 
 
 def _shown(value: object) -> str:
@@ -286,7 +333,13 @@ def _problem_text(detail: dict[str, Any]) -> str:
     if kind == "missing":
         return message("spec.missing_key")
     if kind == "extra_forbidden":
+        # An IME's full-width space before a key makes a key of its own, which YAML still parses.
+        written = str(detail["loc"][-1]) if detail.get("loc") else ""
+        if _FULLWIDTH_SPACE in written:
+            return message("spec.unknown_key_fullwidth_space", key=written.strip(" " + _FULLWIDTH_SPACE))
         return message("spec.unknown_key")
+    if kind == "date_does_not_exist":
+        return message("spec.value_date_does_not_exist", value=value, reason=context.get("reason", ""))
     if kind.startswith(("date", "datetime")) and (reason := impossible_date_reason(value)) is not None:
         return message("spec.value_date_does_not_exist", value=value, reason=reason)
     if kind in ("string_too_short", "too_short"):

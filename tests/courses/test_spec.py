@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from kenshu.cli import main
 from kenshu.courses.spec import load_course_spec
@@ -131,6 +132,9 @@ def test_check_command_prints_problems(course_dir: Path, capsys: pytest.CaptureF
 
 
 def test_check_command_prints_summary(course_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Enough defect photos that the folder draws no warning.
+    for index in range(20):
+        Image.new("L", (16, 16), 255 - index).save(course_dir / "photos" / "不良品" / f"extra_{index}.png")
     assert main(["course", "check", str(course_dir)]) == 0
     output = capsys.readouterr().out
     assert "問題ありません" in output
@@ -280,3 +284,93 @@ def test_check_command_impossible_date(course_dir: Path, capsys: pytest.CaptureF
     error = capsys.readouterr().err
     assert "6月は30日まで" in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "key", "place"),
+    [
+        ("    folder: photos", "\u3000\u3000folder: photos", 7, "yaml.fullwidth_space", "字下げ"),
+        ("company: 株式会社テスト精機", "company:\u3000株式会社テスト精機", 1, "yaml.fullwidth_space", "「:」「-」「,」の後ろ"),
+        ("course_id: test-2026\n", "course_id:\u3000test-2026\n", 2, "yaml.fullwidth_space", "「:」「-」「,」の後ろ"),
+        ("  - {id: t3,", "\t- {id: t3,", 16, "yaml.tab", "字下げ"),
+        ("course_id: test-2026", "course_id:\ttest-2026", 2, "yaml.tab", "「:」「-」「,」の後ろ"),
+    ],
+)
+def test_misplaced_space_named(course_dir: Path, old: str, new: str, line: int, key: str, place: str) -> None:
+    _edit(course_dir, old, new)
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    text = str(caught.value)
+    assert caught.value.key == key
+    assert f"course.yml の {line}行目: {place}" in text
+    assert "半角スペースに置き換えてください" in text
+    assert "括弧やコロン" not in text
+
+
+def test_fullwidth_space_english(course_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KENSHU_LANG", "en")
+    _edit(course_dir, "company: 株式会社テスト精機", "company:\u3000株式会社テスト精機")
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    assert "line 1: a full-width space (U+3000, marked □)" in str(caught.value)
+    assert "line 1: company:□株式会社テスト精機" in str(caught.value)
+
+
+def test_fullwidth_space_before_flow_key(course_dir: Path) -> None:
+    _edit(course_dir, "{date: 2026-06-04, title: 一回目}", "{date: 2026-06-04,\u3000title: 一回目}")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "11行目" in problems[0]
+    assert "項目名「title」の前か後ろに全角スペースがあります" in problems[0]
+
+
+def test_fullwidth_space_inside_value_allowed(course_dir: Path) -> None:
+    _edit(course_dir, "statement: 傷のある部品を見つけたい", "statement: 傷のある\u3000部品を見つけたい")
+    assert load_course_spec(course_dir).problem.statement == "傷のある\u3000部品を見つけたい"
+
+
+def test_other_syntax_error_keeps_parser_text(course_dir: Path) -> None:
+    _edit(course_dir, "title: 一回目}", "title: 一回目")
+    with pytest.raises(KenshuError) as caught:
+        load_course_spec(course_dir)
+    assert caught.value.key == "spec.yaml_syntax"
+    assert "括弧やコロンの対応" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026/06/18", "2026-06-18"),
+        ("2026/6/18", "2026-06-18"),
+        ("令和8年6月18日", "2026-06-18"),
+        ("令和８年６月１８日", "2026-06-18"),
+    ],
+)
+def test_session_date_office_forms(course_dir: Path, written: str, expected: str) -> None:
+    _edit(course_dir, "2026-06-18", written)
+    assert load_course_spec(course_dir).sessions[1].date.isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("2026/06/31", "6月は30日まで"),
+        ("令和8年6月31日", "6月は30日まで"),
+        ("令和元年4月1日", "令和"),
+    ],
+)
+def test_impossible_office_date(course_dir: Path, written: str, reason: str) -> None:
+    _edit(course_dir, "2026-06-18", written)
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "12行目" in problems[0]
+    assert f"{written} という日付はありません" in problems[0]
+    assert reason in problems[0]
+
+
+def test_malformed_date_lists_forms(course_dir: Path) -> None:
+    _edit(course_dir, "2026-06-18", "6月18日")
+    problems = _problems(course_dir)
+    assert len(problems) == 1
+    assert "日付として読めません (書かれた値: 6月18日)" in problems[0]
+    assert "2026/06/04 や 令和8年6月4日" in problems[0]

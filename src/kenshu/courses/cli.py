@@ -9,16 +9,21 @@ from kenshu.i18n import message
 
 
 def _check(args: argparse.Namespace) -> int:
+    from kenshu.courses.data_checks import image_folder_warnings
     from kenshu.courses.spec import load_course_spec
 
     spec = load_course_spec(args.course)
     data = spec.problem.data
     source = data.folder or data.csv or data.generator
+    # A generated folder does not exist before the build, and is made without such problems.
+    warnings = image_folder_warnings(data) if data.kind == "images" and data.folder is not None else []
+    verdict = message("course.verdict_warnings", count=len(warnings)) if warnings else message("course.verdict_ok")
     print(
         message(
             "course.summary",
             company=spec.company,
             course_id=spec.course_id,
+            verdict=verdict,
             problem=spec.problem.statement.strip().splitlines()[0],
             data=f"{data.kind}: {source}",
             modules=", ".join(spec.modules),
@@ -29,6 +34,10 @@ def _check(args: argparse.Namespace) -> int:
             instructors=len(spec.instructors),
         )
     )
+    for warning in warnings:
+        print(f"  {warning}")
+    if warnings:
+        print(f"  {message('course.folder_card_hint', folder=data.folder)}")
     return 0
 
 

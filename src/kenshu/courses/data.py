@@ -24,6 +24,9 @@ GENERATORS: dict[str, dict[str, str]] = {
     "images": {"make_press_parts": "kenshu.datasets:make_press_parts"},
     "csv": {"make_process_log": "kenshu.datasets:make_process_log"},
 }
+# Values used when course.yml leaves good_class (images) or good_label (CSV) out.
+DEFAULT_GOOD_CLASS = "良品"
+DEFAULT_GOOD_LABEL = "良品"
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,12 @@ def _class_names(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir() if path.is_dir() and not path.name.startswith((".", "_")))
 
 
+def good_class_of(folder: Path, declared: str | None) -> str:
+    """Return the class folder the notebooks treat as good: *declared*, else 良品 if present, else the first."""
+    classes = _class_names(folder)
+    return declared or (DEFAULT_GOOD_CLASS if DEFAULT_GOOD_CLASS in classes else classes[0])
+
+
 def prepare_data(spec: CourseSpec) -> PreparedData:
     """Return where the course data lies, generating it first when the spec names a generator."""
     data = spec.problem.data
@@ -99,7 +108,7 @@ def prepare_data(spec: CourseSpec) -> PreparedData:
 
     if data.kind == "images":
         classes = _class_names(path)
-        good_class = data.good_class or ("良品" if "良品" in classes else classes[0])
+        good_class = good_class_of(path, data.good_class)
         defect_classes = tuple(name for name in classes if name != good_class)
         return PreparedData("images", path, good_class, defect_classes, None, None, path.name)
 
@@ -109,6 +118,6 @@ def prepare_data(spec: CourseSpec) -> PreparedData:
         None,
         (),
         data.label_column or "品質",
-        data.good_label or "良品",
+        data.good_label or DEFAULT_GOOD_LABEL,
         path.name,
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from kenshu.errors import CollectedErrors
 from kenshu.i18n import message
@@ -64,6 +65,25 @@ class Session(_Model):
 
     date: dt.date
     title: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _read_office_date(cls, value: Any) -> Any:
+        """Read ``2026/10/21`` and ``令和8年10月21日`` as ``kenshu kpi event add --date`` does.
+
+        Text in no known form is passed on unchanged, so that pydantic reports it as not a date.
+        """
+        if not isinstance(value, str):
+            return value
+        # Imported here because kenshu.kpi_reports.normalise imports kenshu.yaml_spec.
+        from kenshu.kpi_reports.normalise import DateDoesNotExist, parse_date
+
+        try:
+            return parse_date(value)
+        except DateDoesNotExist as error:
+            raise PydanticCustomError("date_does_not_exist", "no such day", {"reason": error.reason()}) from None
+        except ValueError:
+            return value
 
 
 class Trainee(_Model):
@@ -172,6 +192,10 @@ def _check_data(spec: CourseSpec, problems: Problems) -> None:
 
     if data.kind == "csv" and data.csv is not None and not data.label_column:
         problems.add(location, "spec.csv_needs_label")
+    elif data.kind == "csv" and data.csv is not None and data.csv.is_file():
+        from kenshu.courses.data_checks import check_csv_labels
+
+        check_csv_labels(data, problems, location)
 
 
 def _check_image_folder(data: ProblemData, problems: Problems, location: list[str | int]) -> None:
@@ -223,14 +247,29 @@ def _check_sessions(spec: CourseSpec, problems: Problems) -> None:
 
 
 def _check_modules(spec: CourseSpec, problems: Problems, module_ids: set[str] | None) -> None:
+    # Given module ids (a caller's own list) carry no data kinds, so only the templates
+    # found on disk let each module be checked against the kind of the course data.
+    templates = None
     if module_ids is None:
         from kenshu.notebooks.templates import discover_modules
 
-        module_ids = set(discover_modules())
+        templates = discover_modules()
+        module_ids = set(templates)
+    data_kind = spec.problem.data.kind
     seen: set[str] = set()
     for index, module_id in enumerate(spec.modules):
         if module_id not in module_ids:
             problems.add(["modules", index], "spec.unknown_module", module=module_id, known=", ".join(sorted(module_ids)))
+        elif templates is not None and not any(template.supports(data_kind) for template in templates[module_id]):
+            usable = sorted(key for key, found in templates.items() if any(template.supports(data_kind) for template in found))
+            problems.add(
+                ["modules", index],
+                "spec.module_wrong_data_kind",
+                module=module_id,
+                kind=data_kind,
+                module_kinds=", ".join(template.data_kind for template in templates[module_id]),
+                usable=", ".join(usable) or "-",
+            )
         if module_id in seen:
             problems.add(["modules", index], "spec.duplicate_module", module=module_id)
         seen.add(module_id)
