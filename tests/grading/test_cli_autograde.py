@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,8 @@ from kenshu.cli import main
 from kenshu.courses.build import build_course
 from kenshu.grading.api import CourseGrader
 from kenshu.grading.simulate import submit_simulated_cohort
+
+from .conftest import ASSIGNMENT, answer_cell, released_course, solved_notebook, submit, writer
 
 
 def _two_module_course(root: Path, project_factory) -> Path:
@@ -86,3 +91,27 @@ def test_assignment_option_takes_module_id(tmp_path: Path, project_factory, monk
     assert status == 0
     assert "課題 02_tiny を配布しました" in output.getvalue()
     assert "01_tiny" not in output.getvalue()
+
+
+def test_autograde_output_stays_japanese(tmp_path: Path, project_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A late submission and a cell that times out: nbgrader and nbclient would each log English lines.
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    grading = 'grading:\n  cell_timeout: 3\n  due: {"01": 2026-01-05T17:00:00}\n  late_penalty: {rule: percent_per_day, percent: 10}\n'
+    grader = released_course(tmp_path, project_factory, trainees=2, grading=grading)
+    looping = solved_notebook(grader, "full")
+    cell = answer_cell(looping, "total")
+    cell.source = "while True:\n    pass\n" + cell.source
+    submit(grader, "t1", tmp_path / "homes", writer(solved_notebook(grader, "full")))
+    submit(grader, "t2", tmp_path / "homes", writer(looping))
+    grader.collect(ASSIGNMENT)
+
+    # As the instructor runs it: its own process, so the log lines of the command and its workers reach stderr.
+    command = [sys.executable, "-m", "kenshu", "grade", "autograde", str(grader.spec.course_dir), "--workers", "2"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "KENSHU_LANG": "ja"})
+
+    assert run.returncode == 0, run.stderr
+    assert "採点 2 名" in run.stdout
+    assert "受講者 t2" in run.stdout
+    for english in ("seconds late", "Late submission penalty", "Timeout waiting for execute reply", "Interrupting kernel", "autograde of"):
+        assert english not in run.stderr, english
+        assert english not in run.stdout, english

@@ -54,6 +54,8 @@ class _KnownNoiseFilter(logging.Filter):
     tests, so autograde warns "checksum ... has changed" for every test cell
     with hidden tests in every submission, and nbconvert's HTML feedback warns
     about images without alternative text (matplotlib figures never have any).
+    Lateness, the late penalty and an empty collect are reported by kenshu
+    itself, in Japanese.
 
     NOTE: this also hides the warning for a test cell that a trainee really
     edited. The grade is unaffected because nbgrader restores every test cell
@@ -65,6 +67,11 @@ class _KnownNoiseFilter(logging.Filter):
         return not (
             (text.startswith("Attribute 'checksum' for cell") and "has changed" in text)
             or text.startswith("Alternative text is missing")
+            # Lateness and the penalty are in the grade sheet and the feedback, in Japan time and in Japanese.
+            or (text.startswith("SubmittedAssignment<") and " seconds late" in text)
+            or text.startswith("Late submission penalty:")
+            # collect prints its own count, 0 included.
+            or (text.startswith("No submissions of ") and text.endswith(" to collect"))
         )
 
 
@@ -334,6 +341,7 @@ class CourseGrader:
             hide=[str(self.root), str(exchange_root(self.spec)), str(scratch)],
             expose=self._kernel_paths(),
             log_level=max(logging.getLogger("kenshu").getEffectiveLevel(), logging.WARNING),
+            nbgrader_log_level=logging.INFO if logging.getLogger("kenshu").getEffectiveLevel() <= logging.INFO else logging.CRITICAL,
         )
 
     def _kernel_paths(self) -> list[str]:
@@ -353,7 +361,8 @@ class CourseGrader:
 
         codes = tuple(dict.fromkeys(problem["code"] for problem in outcome.problems))
         if outcome.status != "ok" or outcome.grades is None:
-            logger.error("autograde of %s for %s failed: %s", assignment, job.trainee_id, outcome.reason)
+            # The result carries the Japanese reason, which the command prints; this line is for -v.
+            logger.info("autograde of %s for %s failed: %s", assignment, job.trainee_id, outcome.reason)
             return TraineeResult(job.trainee_id, assignment, "failed", outcome.reason, codes, seconds=outcome.seconds)
 
         merge_grades(self.config.CourseDirectory.db_url, self.spec.course_id, assignment, job.trainee_id, outcome.grades)

@@ -77,6 +77,9 @@ class Job:
     hide: list[str]
     expose: list[str]
     log_level: int = logging.WARNING
+    # nbgrader's and nbclient's own lines ("Kernel died while waiting for execute reply") repeat in English
+    # what the trainee's result already says; they show with kenshu -v.
+    nbgrader_log_level: int = logging.CRITICAL
     kernel_threads: int = 0
     matplotlib_cache: str = ""
 
@@ -222,7 +225,7 @@ def _run_job(job: Job) -> Outcome:
     # 2. nbgrader's autograde in the scratch course, with contained kernels.
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = f"sqlite:///{gradebook}"
-    config.NbGraderAPI.log_level = job.log_level
+    config.NbGraderAPI.log_level = job.nbgrader_log_level
     config = contained_config(
         config,
         limits,
