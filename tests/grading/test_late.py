@@ -52,6 +52,23 @@ def test_penalty_rules() -> None:
     assert JstLatePenalty(penalty_method="zero").late_submission_penalty("t1", 4, 0) is None
 
 
+@pytest.mark.parametrize("written", ['2026-06-11', '"2026-06-11"', "2026-06-11T23:59:59", '"2026-06-11 23:59:59"'])
+def test_due_date_alone_means_end_of_day(course_dir: Path, written: str) -> None:
+    spec_path = course_dir / "course.yml"
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + f'grading:\n  due: {{"01": {written}}}\n', encoding="utf-8")
+
+    spec = load_course_spec(course_dir)
+
+    assert spec.grading.due["01"] == dt.datetime(2026, 6, 11, 23, 59, 59)
+
+
+def test_due_explicit_midnight_kept(course_dir: Path) -> None:
+    spec_path = course_dir / "course.yml"
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + 'grading:\n  due: {"01": "2026-06-11 00:00"}\n', encoding="utf-8")
+
+    assert load_course_spec(course_dir).grading.due["01"] == dt.datetime(2026, 6, 11, 0, 0)
+
+
 def test_due_unknown_module_rejected(course_dir: Path) -> None:
     spec_path = course_dir / "course.yml"
     spec_path.write_text(spec_path.read_text(encoding="utf-8") + 'grading:\n  due: {"07": 2026-06-11T23:59:59}\n', encoding="utf-8")

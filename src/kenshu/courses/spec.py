@@ -115,6 +115,17 @@ class LatePenalty(_Model):
     percent: float = Field(default=0, ge=0, le=100, description="percent of the score taken per started day late")
 
 
+def _end_of_day(deadline: object) -> object:
+    if isinstance(deadline, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", deadline.strip()):
+        try:
+            deadline = dt.date.fromisoformat(deadline.strip())
+        except ValueError:
+            return deadline
+    if isinstance(deadline, dt.date) and not isinstance(deadline, dt.datetime):
+        return dt.datetime.combine(deadline, dt.time(23, 59, 59))
+    return deadline
+
+
 class Grading(_Model):
     """Settings that go into the generated nbgrader configuration and the autograder's limits.
 
@@ -130,6 +141,14 @@ class Grading(_Model):
     exchange_group: str | None = None
     due: dict[str, dt.datetime] = Field(default_factory=dict)
     late_penalty: LatePenalty = Field(default_factory=LatePenalty)
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _date_means_end_of_day(cls, value: object) -> object:
+        """Read a deadline given as a date alone (``2026-06-11``) as the end of that day, 23:59:59."""
+        if not isinstance(value, dict):
+            return value
+        return {module_id: _end_of_day(deadline) for module_id, deadline in value.items()}
 
 
 class CourseSpec(_Model):
