@@ -82,6 +82,16 @@ class KenshuHelpFormatter(argparse.HelpFormatter):
         super().add_usage(usage, actions, groups, prefix=prefix if prefix is not None else message("cli.argparse.usage"))
 
 
+class _SubcommandsAction(argparse._SubParsersAction):
+    """argparse's subcommand action; a subcommand without a description shows its help line as one."""
+
+    def add_parser(self, name, **kwargs):  # noqa: ANN001, ANN003, ANN201  (argparse's signature)
+        """Add subcommand *name*, describing it by its help line unless a description is given."""
+        if kwargs.get("help") and not kwargs.get("description"):
+            kwargs["description"] = kwargs["help"]
+        return super().add_parser(name, **kwargs)
+
+
 class KenshuArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` with titles, help option and errors from the catalog.
 
@@ -93,6 +103,7 @@ class KenshuArgumentParser(argparse.ArgumentParser):
         add_help = kwargs.pop("add_help", True)
         kwargs.setdefault("formatter_class", KenshuHelpFormatter)
         super().__init__(*args, add_help=False, **kwargs)
+        self.register("action", "parsers", _SubcommandsAction)
         self._positionals.title = message("cli.argparse.positionals")
         self._optionals.title = message("cli.argparse.options")
         if add_help:
