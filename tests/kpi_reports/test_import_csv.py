@@ -63,6 +63,20 @@ def test_sample_sheet_typo_reported(db, roster) -> None:
     assert str(SAMPLE_SHEET) in str(rejected)
 
 
+def test_unknown_name_without_close_match(tmp_path: Path, db, roster) -> None:
+    rows = full_sheet_rows()
+    date = rows[1][0]
+    rows.append((date, "ジョン スミス", COMPANY, "出"))
+
+    result = import_signin_sheet(write_sheet(tmp_path / "sheet.csv", rows), db=db, course=roster)
+
+    assert len(result.rejected) == 1
+    reason = result.rejected[0].reason
+    assert "ジョン スミス" in reason
+    assert "似た名前もありません" in reason
+    assert "近い名前" not in reason
+
+
 def test_sample_sheet_marks_stored(db, roster) -> None:
     import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
     with db() as session:

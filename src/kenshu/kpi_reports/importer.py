@@ -130,8 +130,9 @@ def _identify(cells: dict[str, object], roster: Roster | None) -> tuple[str, str
         elif name:
             matches = roster.by_name(name)
             if not matches:
-                close = "、".join(f"{item.name} ({item.trainee_id})" for item in roster.closest(name)) or "-"
-                raise _RowError(message("kpi.reject_unknown_name", name=name, roster=roster.source, close=close))
+                close = "、".join(f"{item.name} ({item.trainee_id})" for item in roster.closest(name))
+                key = "kpi.reject_unknown_name" if close else "kpi.reject_unknown_name_no_close"
+                raise _RowError(message(key, name=name, roster=roster.source, close=close))
             if len(matches) > 1:
                 ids = "、".join(item.trainee_id for item in matches)
                 raise _RowError(message("kpi.reject_ambiguous_name", name=name, ids=ids))
