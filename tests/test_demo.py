@@ -291,3 +291,18 @@ def test_demo_refuses_office_store(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert status != 0
     assert "事務局の出席データベース" in capsys.readouterr().err
     assert not office.exists()
+
+
+def test_demo_missing_course_keeps_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from kenshu.demo import demo_dir
+
+    monkeypatch.setenv("KENSHU_HOME", str(tmp_path))
+    store = demo_dir() / "attendance.sqlite"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_bytes(b"an earlier demo's store")
+
+    status = main(["demo", "--course", str(tmp_path / "no_such_course")])
+
+    assert status == 2
+    assert "no_such_course" in capsys.readouterr().err
+    assert store.read_bytes() == b"an earlier demo's store"

@@ -411,6 +411,10 @@ def _run(args: argparse.Namespace) -> int:
     # The simulated cohort's attendance must never reach the office's store and its KPI report.
     if _same_store(db, default_db_url()):
         raise KenshuError("demo.office_store", url=db)
+    # Read the course first: a wrong --course must fail before the previous demo's store is removed.
+    from kenshu.courses.spec import load_course_spec
+
+    names = {trainee.id: trainee.name for trainee in load_course_spec(course).trainees}
     if args.db is None:
         # The importers keep the first timestamp they stored for a submission, so a store
         # left by an earlier demo run would keep that run's dates. The default store is the demo's own.
@@ -419,9 +423,6 @@ def _run(args: argparse.Namespace) -> int:
             store.unlink()
             print(message("demo.store_new", path=_relative(store)), flush=True)
     result = run_demo(course, fast=args.fast, db=db, fiscal_year=args.fy)
-    from kenshu.courses.spec import load_course_spec
-
-    names = {trainee.id: trainee.name for trainee in load_course_spec(course).trainees}
     print()
     print(format_summary(result, names))
     return 0
