@@ -37,6 +37,6 @@ def test_message_fills_fields() -> None:
 
 def test_cli_lang_option_switches_errors(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["--lang", "en", "course", "check", str(tmp_path)]) == 2
-    assert "error: Course spec" in capsys.readouterr().err
+    assert "Error: Course spec" in capsys.readouterr().err
     assert main(["course", "check", str(tmp_path)]) == 2
     assert "エラー: コース定義" in capsys.readouterr().err
