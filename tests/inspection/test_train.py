@@ -69,7 +69,8 @@ def test_report_confusion_matches(trained) -> None:
     judged = scores >= float(reported["threshold"])
     expected = [np.sum(~judged & (labels == 0)), np.sum(judged & (labels == 0)),
                 np.sum(~judged & (labels == 1)), np.sum(judged & (labels == 1))]
-    assert [int(value) for value in reported["test.confusion"].split()] == expected
+    cells = ["good_judged_good", "good_judged_defect", "defect_judged_good", "defect_judged_defect"]
+    assert [int(reported[f"test.confusion.{cell}"]) for cell in cells] == expected
 
 
 def test_validation_catches_every_defect(trained) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -13,7 +14,10 @@ logger = logging.getLogger(__name__)
 
 
 def _print_folder_summary(data) -> None:
-    """Print the count per class and every problem of a loaded image folder."""
+    """Print the count per class, the folders not read and every problem of a loaded image folder.
+
+    The folder is loaded with ``log_problems=False``, so this is the one place each problem is shown.
+    """
     counts = {name: 0 for name in data.class_names}
     for index in data.class_index:
         counts[data.class_names[int(index)]] += 1
@@ -21,6 +25,10 @@ def _print_folder_summary(data) -> None:
     for name, count in counts.items():
         label = data.target_names[0] if name == data.good_class else data.target_names[1]
         print(message("datasets.cli_class_line", name=name, label=label, count=count))
+    if data.skipped_folders:
+        print(message("datasets.cli_skipped_folders", count=len(data.skipped_folders)))
+        for problem in data.skipped_folders:
+            print(f"  - {problem.describe()}")
     if data.problems:
         print(message("datasets.cli_problems", count=len(data.problems)))
         for problem in data.problems:
@@ -35,6 +43,9 @@ def _print_folder_summary(data) -> None:
 
 # numpy's RandomState takes seeds from 0 to 2**32 - 1.
 MAX_RANDOM_STATE = 2**32 - 1
+# Written by make-press-parts at the top of its output folder: the settings that produced the photos.
+PRESS_PARTS_RECORD = "make_press_parts.json"
+PRESS_PARTS_GENERATOR = "kenshu datasets make-press-parts"
 
 
 def _check_count(option: str, value: int) -> None:
@@ -68,6 +79,48 @@ def _check_class_names(good_name: str, defect_name: str) -> None:
         raise KenshuError("datasets.cli_same_class_names", value=good_name)
 
 
+def _user_files(folder: Path) -> list[Path]:
+    """Return the files below *folder*, leaving out hidden files and folders (``.DS_Store``, ``.ipynb_checkpoints``)."""
+    return [
+        path for path in folder.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    ]
+
+
+def _check_press_parts_folder(folder: Path, settings: dict) -> None:
+    """Raise a catalog error unless generating into *folder* mixes nothing in.
+
+    *folder* may be missing, empty, or written before by make-press-parts
+    with the same *settings*, in which case the run rewrites the same bytes.
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise KenshuError("datasets.cli_out_is_file", path=folder)
+    files = _user_files(folder)
+    if not files:
+        return
+    try:
+        recorded = json.loads((folder / PRESS_PARTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if recorded == settings:
+        return
+    if isinstance(recorded, dict) and recorded.get("generator") == PRESS_PARTS_GENERATOR:
+        changed = "、".join(
+            f"--{key.replace('_', '-')} {recorded.get(key)} → {value}" for key, value in settings.items() if recorded.get(key) != value
+        )
+        raise KenshuError("datasets.cli_out_other_settings", path=folder, count=len(files), changed=changed)
+    raise KenshuError("datasets.cli_out_not_empty", path=folder, count=len(files))
+
+
+def _write_press_parts_record(folder: Path, settings: dict) -> None:
+    record = folder / PRESS_PARTS_RECORD
+    text = json.dumps(settings, ensure_ascii=False, indent=2) + "\n"
+    if not record.is_file() or record.read_text(encoding="utf-8") != text:
+        record.write_text(text, encoding="utf-8")
+
+
 def _make_press_parts(args: argparse.Namespace) -> int:
     from kenshu.datasets import load_image_folder, make_press_parts, save_image_folder
     from kenshu.datasets.press_parts import MIN_IMAGE_SIZE
@@ -78,8 +131,16 @@ def _make_press_parts(args: argparse.Namespace) -> int:
     _check_image_size(args.image_size, MIN_IMAGE_SIZE)
     _check_random_state(args.random_state)
     _check_class_names(args.good_name, args.defect_name)
-    if args.out.exists() and not args.out.is_dir():
-        raise KenshuError("datasets.cli_out_is_file", path=args.out)
+    settings = {
+        "generator": PRESS_PARTS_GENERATOR,
+        "n_samples": args.n_samples,
+        "defect_ratio": args.defect_ratio,
+        "image_size": args.image_size,
+        "random_state": args.random_state,
+        "good_name": args.good_name,
+        "defect_name": args.defect_name,
+    }
+    _check_press_parts_folder(args.out, settings)
 
     # 2. Generate, write (creating the folder and its parents) and read back for the summary.
     parts = make_press_parts(
@@ -90,9 +151,10 @@ def _make_press_parts(args: argparse.Namespace) -> int:
     )
     try:
         folder = save_image_folder(parts, args.out, good_name=args.good_name, defect_name=args.defect_name)
+        _write_press_parts_record(folder, settings)
     except OSError as error:
         raise KenshuError("datasets.cli_write_failed", path=args.out, detail=error.strerror or error) from None
-    data = load_image_folder(folder, good_class=args.good_name, image_size=args.image_size, show_progress=False)
+    data = load_image_folder(folder, good_class=args.good_name, image_size=args.image_size, show_progress=False, log_problems=False)
     _print_folder_summary(data)
     return 0
 
@@ -122,16 +184,30 @@ def _make_process_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_card_dir(card_dir: Path) -> None:
+    """Raise a catalog error when *card_dir* or a folder on its path is a file; nothing is created."""
+    if card_dir.exists() and not card_dir.is_dir():
+        raise KenshuError("datasets.cli_card_dir_is_file", path=card_dir)
+    existing = card_dir.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise KenshuError("datasets.cli_card_dir_below_file", path=card_dir, parent=existing)
+
+
 def _card(args: argparse.Namespace) -> int:
     from kenshu.datasets import load_image_folder
     from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE
 
     _check_image_size(args.image_size, MIN_LOAD_IMAGE_SIZE)
+    if args.card_dir is not None:
+        _check_card_dir(args.card_dir)
     data = load_image_folder(
         args.folder,
         good_class=args.good_class,
         image_size=args.image_size,
         card_dir=args.card_dir,
+        log_problems=False,
     )
     _print_folder_summary(data)
     return 0

@@ -17,10 +17,13 @@ right class and deletes the others.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +56,10 @@ _GOOD_NAMES = frozenset(
 _GOOD_WORDS = frozenset({"ok", "good", "free", "normal", "pass", "良品", "正常", "合格"})
 _NOT_GOOD_WORDS = frozenset({"not", "no", "non", "ng", "bad", "defect", "defective", "fail", "failed", "不良", "不良品", "異常"})
 _MASK_SUFFIXES = ("_mask", "-mask", "_gt", "_label")
+# The settings file and its format name that ``kenshu inspect train`` writes beside model.pt
+# (kenshu.inspection.export.CONFIG_FILE and FORMAT_NAME, not imported here because that module loads torch).
+MODEL_CONFIG_FILE = "model.json"
+MODEL_FORMAT_NAME = "kenshu-inspection"
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,9 @@ class ImageProblem:
     ``reason`` is one of ``"corrupt"``, ``"unreadable"``, ``"empty_class"``,
     ``"too_few_images"``, ``"duplicate"`` (a later copy within one class),
     ``"label_conflict"`` (the same photo in two classes: every copy is left
-    out) and ``"outside_class_folder"``. ``detail`` carries the error, the
+    out) and ``"outside_class_folder"``. Folders that are not read at all
+    have the reason ``"model_output"`` (a kenshu inspection output) or
+    ``"excluded"`` (named by the caller). ``detail`` carries the error, the
     count or the other copies. Older cards may also contain
     ``"duplicate_other_class"``, which is no longer reported. ``copies``
     lists the other copies of a duplicate (the kept one for ``"duplicate"``).
@@ -151,21 +160,64 @@ def _mask_owner(path: Path, siblings: dict[str, list[Path]]) -> Path | None:
     return None
 
 
-def _scan_class(name: str, folder: Path) -> _ClassFiles:
-    """List the photos and masks below one class folder, in sorted path order."""
+def is_model_output(folder: Path) -> bool:
+    """Return whether *folder* contains the output of ``kenshu inspect train`` rather than photos.
+
+    It does when its ``model.json`` names the format ``"kenshu-inspection"``, or
+    when it contains both ``report.html`` and ``model.pt`` (a run whose
+    ``model.json`` was lost or edited).
+    """
+    config = folder / MODEL_CONFIG_FILE
+    if config.is_file():
+        try:
+            settings = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            settings = None
+        if isinstance(settings, dict) and settings.get("format") == MODEL_FORMAT_NAME:
+            return True
+    return (folder / "report.html").is_file() and (folder / "model.pt").is_file()
+
+
+def _skip_reason(folder: Path, excluded: set[Path]) -> str | None:
+    """Return why *folder* must not be read as photos (``"excluded"``, ``"model_output"``), or None."""
+    if folder.resolve() in excluded:
+        return "excluded"
+    if is_model_output(folder):
+        return "model_output"
+    return None
+
+
+def _scan_class(name: str, folder: Path, excluded: set[Path], skipped: list[ImageProblem]) -> _ClassFiles:
+    """List the photos and masks below one class folder, in sorted path order.
+
+    Hidden folders are not entered. Excluded folders and kenshu model outputs
+    are not entered either, and are added to *skipped*.
+    """
     found = _ClassFiles(name, folder)
     by_directory: dict[Path, list[Path]] = defaultdict(list)
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        # A broken link is kept, so that it is reported as unreadable instead of vanishing.
-        broken_link = path.is_symlink() and not path.exists()
-        if (path.is_file() or broken_link) and path.suffix.lower() in IMAGE_SUFFIXES:
-            by_directory[path.parent].append(path)
+    for directory, subfolders, file_names in os.walk(folder):
+        current = Path(directory)
+        kept_subfolders = []
+        for subfolder in sorted(subfolders):
+            if subfolder.startswith("."):
+                continue
+            reason = _skip_reason(current / subfolder, excluded)
+            if reason is None:
+                kept_subfolders.append(subfolder)
+            else:
+                skipped.append(ImageProblem(current / subfolder, reason))
+        subfolders[:] = kept_subfolders
+        for file_name in file_names:
+            path = current / file_name
+            if file_name.startswith("."):
+                continue
+            # A broken link is kept, so that it is reported as unreadable instead of vanishing.
+            broken_link = path.is_symlink() and not path.exists()
+            if (path.is_file() or broken_link) and path.suffix.lower() in IMAGE_SUFFIXES:
+                by_directory[current].append(path)
 
     for directory in sorted(by_directory):
-        files = by_directory[directory]
+        files = sorted(by_directory[directory])
         siblings: dict[str, list[Path]] = defaultdict(list)
         for path in files:
             siblings[path.stem].append(path)
@@ -264,16 +316,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _class_folders(root: Path) -> list[Path]:
-    return sorted(
-        (path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))),
-        key=lambda path: path.name,
-    )
+def _class_folders(root: Path, excluded: set[Path], skipped: list[ImageProblem]) -> list[Path]:
+    """Return the class folders of *root*, adding excluded folders and kenshu model outputs to *skipped*."""
+    folders = []
+    for path in sorted(root.iterdir(), key=lambda path: path.name):
+        if not path.is_dir() or path.name.startswith((".", "_")):
+            continue
+        reason = _skip_reason(path, excluded)
+        if reason is None:
+            folders.append(path)
+        else:
+            skipped.append(ImageProblem(path, reason))
+    return folders
 
 
 def _report(problems: list[ImageProblem], problem: ImageProblem) -> None:
+    # Logged together at the end of load_image_folder, unless the caller prints them itself.
     problems.append(problem)
-    logger.warning("%s", problem.describe())
 
 
 def _drop_duplicates(
@@ -316,6 +375,8 @@ def load_image_folder(
     keep_aspect: bool = False,
     min_per_class: int = MIN_IMAGES_PER_CLASS,
     show_progress: bool = True,
+    exclude: Iterable[str | Path] = (),
+    log_problems: bool = True,
 ) -> Bunch:
     """Load photos sorted into one subfolder per class, as gray arrays of one size.
 
@@ -349,6 +410,14 @@ def load_image_folder(
         Classes with fewer usable photos are reported as too small to split.
     show_progress : bool, default=True
         Show a progress bar while decoding.
+    exclude : iterable of str or Path, default=()
+        Folders inside *path* not to read, such as the output folder of a
+        training run. Folders containing a ``kenshu inspect train`` output
+        (see :func:`is_model_output`) are never read either. Both are listed
+        in ``skipped_folders``.
+    log_problems : bool, default=True
+        Log every problem and skipped folder as a warning. Commands that
+        print them themselves turn this off, so that each is shown once.
 
     Returns
     -------
@@ -359,7 +428,8 @@ def load_image_folder(
         folder names; ``class_index`` int (n,) into ``class_names``;
         ``good_class``; ``paths`` list of Path; ``mask_paths`` list of Path
         or None; ``original_sizes`` list of (width, height); ``problems``
-        list of :class:`ImageProblem`; ``card_path`` Path or None;
+        list of :class:`ImageProblem`; ``skipped_folders`` list of
+        :class:`ImageProblem` for the folders not read; ``card_path`` Path or None;
         ``masks`` when *load_masks*; ``folder_files`` list of dicts (path,
         class, size, format, sha256, mask) for every usable file of the
         folder, including those left out by *max_per_class*; ``DESCR``.
@@ -390,7 +460,9 @@ def load_image_folder(
     logger.info("loading images from %s", root)
 
     # Step 1: class folders and which one is good.
-    folders = _class_folders(root)
+    excluded = {Path(folder).expanduser().resolve() for folder in exclude}
+    skipped: list[ImageProblem] = []
+    folders = _class_folders(root, excluded, skipped)
     if not folders:
         raise KenshuError("datasets.no_class_folders", path=root)
     class_names = [folder.name for folder in folders]
@@ -403,7 +475,7 @@ def load_image_folder(
             _report(problems, ImageProblem(stray, "outside_class_folder"))
 
     # Step 2: list files and drop exact duplicates by content hash.
-    scanned = [_scan_class(folder.name, folder) for folder in folders]
+    scanned = [_scan_class(folder.name, folder, excluded, skipped) for folder in folders]
     checksums: dict[Path, str] = {}
     copies: dict[str, list[tuple[Path, str]]] = defaultdict(list)
     for files in scanned:
@@ -488,6 +560,7 @@ def load_image_folder(
         checksums=[checksums[p] for p in paths],
         folder_files=folder_files,
         problems=problems,
+        skipped_folders=skipped,
         source=root.resolve(),
         card_path=None,
         DESCR=message(
@@ -501,6 +574,9 @@ def load_image_folder(
     )
     if load_masks:
         result.masks = np.stack(masks) if masks else np.zeros((0, image_size, image_size), dtype=bool)
+    if log_problems:
+        for problem in skipped + problems:
+            logger.warning("%s", problem.describe())
 
     # Step 5: the dataset card, beside the data or in card_dir.
     if write_card:

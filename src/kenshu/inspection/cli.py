@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 from pathlib import Path
 
 from kenshu.errors import KenshuError
@@ -72,14 +73,77 @@ def _check_train_options(args: argparse.Namespace) -> None:
         raise KenshuError("inspection.bad_max_per_class", value=args.max_per_class)
 
 
+def _nearest_existing(path: Path) -> Path:
+    """Return *path* or its closest ancestor that exists."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Raise a catalog error when *out_dir* cannot become the output folder; nothing is created."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise KenshuError("inspection.out_is_file", path=out_dir)
+    existing = _nearest_existing(out_dir)
+    if not existing.is_dir():
+        raise KenshuError("inspection.out_parent_is_file", path=out_dir, parent=existing)
+    if not os.access(existing, os.W_OK):
+        raise KenshuError("inspection.out_not_writable", path=out_dir, parent=existing)
+
+
+def _check_csv_path(csv_path: Path) -> None:
+    """Raise a catalog error when the verdicts CSV cannot be written at *csv_path*; nothing is created.
+
+    The folder of the CSV must exist: a missing folder is more often a typing mistake than a wish for a new tree.
+    """
+    if csv_path.is_dir():
+        raise KenshuError("inspection.csv_is_folder", path=csv_path)
+    folder = csv_path.absolute().parent
+    if not folder.is_dir():
+        raise KenshuError("inspection.csv_folder_missing", path=csv_path, folder=folder)
+    if not os.access(folder, os.W_OK) or (csv_path.exists() and not os.access(csv_path, os.W_OK)):
+        raise KenshuError("inspection.csv_not_writable", path=csv_path)
+
+
+def _print_inputs(data) -> None:
+    """Print the classes and photo counts that training will use, then the folders and files left out."""
+    from kenshu.inspection.training import class_counts
+
+    print(message("inspection.train_classes", folder=data.source, good_class=data.good_class))
+    for name, label, count in class_counts(data):
+        print(message("inspection.train_class_line", name=name, label=label, count=count))
+    if data.skipped_folders:
+        print(message("inspection.train_skipped_folders", count=len(data.skipped_folders)))
+        for problem in data.skipped_folders:
+            print(f"  - {problem.describe()}")
+    if data.problems:
+        print(message("inspection.train_problems", count=len(data.problems)))
+        for problem in data.problems:
+            print(f"  - {problem.describe()}")
+
+
 def run_train(args: argparse.Namespace) -> int:
-    """Train on ``args.folder`` and print where the model and report are."""
-    from kenshu.inspection.training import train_inspector
+    """Train on ``args.folder`` and print the classes used, then where the model and report are."""
+    from kenshu.inspection.training import load_training_photos, train_inspector
 
     _check_train_options(args)
+    line_defect_rate = _line_defect_rate(args.line_defect_percent)
     out_dir = args.out or Path.cwd() / f"inspection_{args.folder.resolve().name}"
-    result = train_inspector(
+    _check_out_dir(out_dir)
+    # The photos are loaded here, not in train_inspector, so the classes are shown before training starts.
+    data = load_training_photos(
         args.folder,
+        out_dir=out_dir,
+        good_class=args.good_class,
+        image_size=args.image_size,
+        max_per_class=args.max_per_class,
+        random_state=args.random_state,
+        log_problems=False,
+    )
+    _print_inputs(data)
+    result = train_inspector(
+        data,
         out_dir=out_dir,
         good_class=args.good_class,
         mode=args.mode,
@@ -88,7 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
         max_per_class=args.max_per_class,
         n_threads=args.threads,
         random_state=args.random_state,
-        line_defect_rate=_line_defect_rate(args.line_defect_percent),
+        line_defect_rate=line_defect_rate,
     )
     test = result.test
     print(
@@ -119,6 +183,7 @@ def run_predict(args: argparse.Namespace) -> int:
     """Judge the photos, print one line each and write the CSV; exit 1 if any photo could not be read."""
     from kenshu.inspection.export import list_images, load_exported, predict, write_verdicts_csv
 
+    _check_csv_path(args.csv)
     inspector = load_exported(args.model)
     if not list_images(args.images):
         raise KenshuError("inspection.no_images", paths=" ".join(map(str, args.images)))

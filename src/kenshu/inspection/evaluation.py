@@ -93,9 +93,11 @@ def evaluate_scores(scores, labels, threshold: float) -> InspectionMetrics:
 def occlusion_map(scorer: nn.Module, image: np.ndarray, *, window: int | None = None, stride: int | None = None, batch_size: int = 64) -> np.ndarray:
     """Return how much the score drops when each region of *image* is covered (occlusion sensitivity).
 
-    A square of the image's mean brightness slides over the image; the drop in
-    score is added to every pixel it covered and averaged. Large values mark
-    the region the model relies on to call the part 不良品.
+    A square of the image's mean brightness slides over the image, with its
+    last position flush with the right and bottom edges so that every pixel is
+    covered. Each pixel gets the mean drop in score over the squares that
+    covered it. Large values mark the region the model relies on to call the
+    part 不良品.
 
     Parameters
     ----------
@@ -104,7 +106,7 @@ def occlusion_map(scorer: nn.Module, image: np.ndarray, *, window: int | None = 
     image : ndarray of shape (S, S)
         Float in [0, 1].
     window : int, optional
-        Side of the square, by default S // 6.
+        Side of the square, by default S // 6, at most S.
     stride : int, optional
         Step of the square, by default window // 2.
 
@@ -114,14 +116,15 @@ def occlusion_map(scorer: nn.Module, image: np.ndarray, *, window: int | None = 
     """
     scorer.eval()
     side = int(image.shape[-1])
-    window = window or max(2, side // 6)
+    window = min(side, window or max(2, side // 6))
     stride = stride or max(1, window // 2)
     base = as_tensor(image[None])
     reference = float(scorer(base)[0])
     fill = float(base.mean())
 
-    # All covered copies, scored in batches.
-    positions = [(top, left) for top in range(0, side - window + 1, stride) for left in range(0, side - window + 1, stride)]
+    # All covered copies, scored in batches. Every pixel is covered at least once.
+    starts = window_starts(side, window, stride)
+    positions = [(top, left) for top in starts for left in starts]
     drops = np.zeros((side, side))
     counts = np.zeros((side, side))
     for start in range(0, len(positions), batch_size):
@@ -134,7 +137,21 @@ def occlusion_map(scorer: nn.Module, image: np.ndarray, *, window: int | None = 
             drops[top : top + window, left : left + window] += reference - float(score)
             counts[top : top + window, left : left + window] += 1
 
-    return np.where(counts > 0, drops / np.maximum(counts, 1), 0.0)
+    return drops / counts
+
+
+def window_starts(side: int, window: int, stride: int) -> list[int]:
+    """Return the start offsets of a *window* sliding by *stride* along *side* pixels, the last one flush with the end.
+
+    Without the last, flush window, the pixels after the last full step
+    (``side - window`` not a multiple of *stride*) would never be covered.
+    """
+    if not 1 <= window <= side or stride < 1:
+        raise ValueError(f"window must be in [1, {side}] and stride at least 1, got window={window}, stride={stride}")
+    starts = list(range(0, side - window + 1, stride))
+    if starts[-1] != side - window:
+        starts.append(side - window)
+    return starts
 
 
 @torch.no_grad()

@@ -283,7 +283,7 @@ def verdicts_csv(verdicts: list[Verdict]) -> str:
 
 
 def write_verdicts_csv(verdicts: list[Verdict], path: str | Path) -> Path:
-    """Write :func:`verdicts_csv` to *path* in UTF-8 with a byte order mark and return the path."""
+    """Write :func:`verdicts_csv` to *path* in UTF-8 with a byte order mark, creating missing parent folders, and return the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(verdicts_csv(verdicts), encoding="utf-8-sig", newline="")

@@ -111,6 +111,78 @@ def _metric_rows(prefix: str, metrics: dict) -> str:
     return "\n".join(rows)
 
 
+def _confusion_table(confusion: list[list[int]]) -> str:
+    """Return the test confusion matrix as a labelled table (rows: true class, columns: verdict)."""
+    good, defect = message("inspection.report_good"), message("inspection.report_defect")
+    corner = message("inspection.report_confusion_corner")
+    rows = [f"<tr><th>{html.escape(corner)}</th><th>{html.escape(good)}</th><th>{html.escape(defect)}</th></tr>"]
+    for true_index, true_name in enumerate(("good", "defect")):
+        cells = "".join(
+            f'<td data-metric="test.confusion.{true_name}_judged_{judged_name}">{confusion[true_index][judged_index]}</td>'
+            for judged_index, judged_name in enumerate(("good", "defect"))
+        )
+        rows.append(f"<tr><th>{html.escape(good if true_index == 0 else defect)}</th>{cells}</tr>")
+    return '<table class="confusion">\n' + "\n".join(rows) + "\n</table>"
+
+
+def _without_note_prefix(text: str) -> str:
+    """Return a warning without its leading "注意: " (or "Note: "), which the list heading already states."""
+    prefix = message("inspection.warning_prefix")
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _inputs_section(result) -> str:
+    """Return the "入力" section: photo folder, photos per class, folders not read, options and date."""
+    inputs = result.inputs or {}
+    options = inputs.get("options", {})
+    none = message("inspection.report_none")
+    rows = [(message("inspection.report_input_folder"), inputs.get("folder") or message("inspection.report_input_arrays"), "")]
+    for name, label, count in inputs.get("classes", []):
+        rows.append((message("inspection.report_input_class", name=name, label=label), str(count), f"input.count.{name}"))
+    skipped = inputs.get("skipped_folders") or []
+    if skipped:
+        rows.append((message("inspection.report_input_skipped"), "、".join(skipped), ""))
+    if options:
+        mode = options["mode"] if options["mode"] == result.mode else f"{options['mode']} → {result.mode}"
+        rate = options.get("line_defect_rate")
+        rows += [
+            (message("inspection.report_input_mode"), mode, ""),
+            (message("inspection.report_input_image_size"), f"{options['image_size']} px", ""),
+            (message("inspection.report_input_epochs"), str(options["epochs"]), ""),
+            (message("inspection.report_input_max_per_class"), none if options.get("max_per_class") is None else str(options["max_per_class"]), ""),
+            (message("inspection.report_input_line_defect"), none if rate is None else f"{100 * rate:g} %", ""),
+            (message("inspection.report_input_random_state"), str(options["random_state"]), ""),
+        ]
+    if inputs.get("trained_at"):
+        rows.append((message("inspection.report_input_date"), inputs["trained_at"], ""))
+    cells = []
+    for label, value, key in rows:
+        attribute = f' data-metric="{html.escape(key)}"' if key else ""
+        cells.append(f"<tr><th>{html.escape(label)}</th><td{attribute}>{html.escape(value)}</td></tr>")
+    return f'<h2>{html.escape(message("inspection.report_input_heading"))}</h2>\n<table class="inputs">\n' + "\n".join(cells) + "\n</table>"
+
+
+def _programs_section(result, kind_name: str) -> str:
+    """Return the table of the programs compared, or one sentence when only one program was trained."""
+    if len(result.candidates) < 2:
+        return (f'<h2>{html.escape(message("inspection.report_single_program_heading"))}</h2>\n'
+                f'<p>{html.escape(message("inspection.report_single_program", kind=kind_name))}</p>')
+    candidate_rows = "\n".join(
+        f"<tr><td>{html.escape(message(f'inspection.kind_{kind}'))}</td>"
+        f'<td data-metric="candidate.{kind}.validation_roc_auc">{_number(info["validation_roc_auc"])}</td>'
+        f'<td data-metric="candidate.{kind}.validation_false_alarm_rate">{_number(info["validation_false_alarm_rate"])}</td>'
+        f'<td data-metric="candidate.{kind}.training_seconds">{_number(info["training_seconds"], 1)}</td></tr>'
+        for kind, info in result.candidates.items()
+    )
+    return f"""<h2>{html.escape(message("inspection.report_programs_heading"))}</h2>
+<table>
+<tr><th>{html.escape(message("inspection.report_program"))}</th><th>{html.escape(message("inspection.report_validation_auc"))}</th>
+<th>{html.escape(message("inspection.report_validation_false_alarm"))}</th><th>{html.escape(message("inspection.report_training_seconds"))}</th></tr>
+{candidate_rows}
+</table>
+<p>{html.escape(message("inspection.report_kept", kind=kind_name))}</p>"""
+
+
 def write_report(result, program: FittedProgram, *, images: np.ndarray, labels: np.ndarray, scores: np.ndarray,
                  paths: list, masks: np.ndarray | None = None) -> dict[str, Path]:
     """Write ``report.html`` and its figures into ``result.out_dir`` and return the files by role.
@@ -175,14 +247,6 @@ def write_report(result, program: FittedProgram, *, images: np.ndarray, labels: 
 def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_title: str, has_mistakes: bool) -> str:
     choice = result.threshold
     kind_name = message(f"inspection.kind_{result.kind}")
-    candidate_rows = "\n".join(
-        f"<tr><td>{html.escape(message(f'inspection.kind_{kind}'))}</td>"
-        f'<td data-metric="candidate.{kind}.validation_roc_auc">{_number(info["validation_roc_auc"])}</td>'
-        f'<td data-metric="candidate.{kind}.validation_false_alarm_rate">{_number(info["validation_false_alarm_rate"])}</td>'
-        f'<td data-metric="candidate.{kind}.training_seconds">{_number(info["training_seconds"], 1)}</td></tr>'
-        for kind, info in result.candidates.items()
-    )
-    confusion = result.test.confusion
 
     def figure(role: str, caption_key: str) -> str:
         if role not in files:
@@ -192,7 +256,7 @@ def _render(result, program: FittedProgram, files: dict[str, Path], mistakes_tit
     heat_caption = "inspection.report_heat_anomaly" if isinstance(program.scorer, PatchNearestNeighbourScorer) else "inspection.report_heat_occlusion"
     warnings_html = ""
     if result.warnings():
-        items = "".join(f"<li>{html.escape(text)}</li>" for text in result.warnings())
+        items = "".join(f"<li>{html.escape(_without_note_prefix(text))}</li>" for text in result.warnings())
         warnings_html = f'<h2>{html.escape(message("inspection.report_warnings_heading"))}</h2>\n<ul class="warnings">{items}</ul>'
     if result.load_problems:
         items = "".join(f"<li>{html.escape(text)}</li>" for text in result.load_problems)
@@ -226,6 +290,7 @@ th,td{{border:1px solid #bbb;padding:.2em .6em;text-align:left}}td{{text-align:r
 <h1>{html.escape(message("inspection.report_title"))}</h1>
 <p>{html.escape(summary)}</p>
 {warnings_html}
+{_inputs_section(result)}
 <h2>{html.escape(message("inspection.report_threshold_heading"))}</h2>
 <p>{html.escape(threshold_text)}</p>
 <table>
@@ -238,18 +303,12 @@ th,td{{border:1px solid #bbb;padding:.2em .6em;text-align:left}}td{{text-align:r
 {_metric_rows("test", result.test.to_dict())}
 </table>
 {figure("confusion_matrix", "inspection.report_confusion_title")}
-<p data-metric="test.confusion">{confusion[0][0]} {confusion[0][1]} {confusion[1][0]} {confusion[1][1]}</p>
+{_confusion_table(result.test.confusion)}
 <h2>{html.escape(message("inspection.report_validation_heading", n=result.validation.n_images))}</h2>
 <table>
 {_metric_rows("validation", result.validation.to_dict())}
 </table>
-<h2>{html.escape(message("inspection.report_programs_heading"))}</h2>
-<table>
-<tr><th>{html.escape(message("inspection.report_program"))}</th><th>{html.escape(message("inspection.report_validation_auc"))}</th>
-<th>{html.escape(message("inspection.report_validation_false_alarm"))}</th><th>{html.escape(message("inspection.report_training_seconds"))}</th></tr>
-{candidate_rows}
-</table>
-<p>{html.escape(message("inspection.report_kept", kind=kind_name))}</p>
+{_programs_section(result, kind_name)}
 {figure("learning_curves", "inspection.report_curves_caption")}
 <h2>{html.escape(mistakes_title)}</h2>
 {"" if has_mistakes else "<p>" + html.escape(message("inspection.report_no_mistakes")) + "</p>"}

@@ -17,7 +17,7 @@ import torch
 from sklearn.utils import Bunch
 
 from kenshu.datasets import load_image_folder, train_validation_test_split
-from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE
+from kenshu.datasets.image_folder import MIN_LOAD_IMAGE_SIZE, TARGET_NAMES
 from kenshu.errors import KenshuError
 from kenshu.i18n import message
 from kenshu.inspection.evaluation import InspectionMetrics, anomaly_heat_map, evaluate_scores, occlusion_map
@@ -90,6 +90,11 @@ class InspectionResult:
     line_defect_rate : float or None
         The line's defect share given by the caller, or None when the
         re-check estimate used the photos' own share.
+    inputs : dict
+        What the model was trained on, for the report: ``folder`` (str or
+        None for arrays), ``classes`` (list of (folder name, 良品/不良品,
+        photo count)), ``skipped_folders`` (list of str), ``options`` (dict)
+        and ``trained_at`` (ISO date and time, UTC).
     """
 
     out_dir: Path
@@ -107,6 +112,7 @@ class InspectionResult:
     files: dict = field(default_factory=dict)
     load_problems: list[str] = field(default_factory=list)
     line_defect_rate: float | None = None
+    inputs: dict = field(default_factory=dict)
 
     def warnings(self) -> list[str]:
         """Return what a person must know before trusting this model, one sentence each (may be empty)."""
@@ -114,13 +120,16 @@ class InspectionResult:
         if self.test.n_defect == 0:
             found.append(message("inspection.warn_no_test_defects"))
         # The test split is the honest figure: the kept model was chosen for its validation score.
+        # ROC AUC is NaN on a split with one class only, and then nothing was ranked.
         aucs = [value for value in (self.validation.roc_auc, self.test.roc_auc) if not math.isnan(value)]
+        many_false_alarms = self.test.false_alarm_rate >= WEAK_FALSE_ALARM_RATE
+        false_alarm = f"{self.test.false_alarm_rate:.3f}"
         if any(value < WEAK_ROC_AUC for value in aucs):
             found.append(message("inspection.warn_weak_model", auc=f"{min(aucs):.3f}", limit=WEAK_ROC_AUC))
-        elif self.test.false_alarm_rate >= WEAK_FALSE_ALARM_RATE:
-            found.append(
-                message("inspection.warn_many_false_alarms", false_alarm=f"{self.test.false_alarm_rate:.3f}", limit=WEAK_FALSE_ALARM_RATE)
-            )
+        elif many_false_alarms and not aucs:
+            found.append(message("inspection.warn_not_fit_unranked", false_alarm=false_alarm, limit=WEAK_FALSE_ALARM_RATE))
+        elif many_false_alarms:
+            found.append(message("inspection.warn_many_false_alarms", false_alarm=false_alarm, limit=WEAK_FALSE_ALARM_RATE))
         if 0 < self.test.n_defect < FEW_TEST_DEFECTS:
             found.append(message("inspection.warn_few_test_defects", count=self.test.n_defect))
         if self.load_problems:
@@ -136,20 +145,60 @@ class InspectionResult:
         return message("inspection.rate_from_photos")
 
 
-def _load(data, *, good_class: str | None, image_size: int, max_per_class: int | None, random_state: int, out_dir: Path) -> Bunch:
-    if isinstance(data, Bunch):
-        if data.images.ndim != 3 or data.images.shape[1] != data.images.shape[2]:
-            raise ValueError(f"data.images must be square images (n, S, S), got shape {data.images.shape}")
-        return data
+def load_training_photos(
+    folder: str | Path,
+    *,
+    out_dir: str | Path,
+    good_class: str | None = None,
+    image_size: int = 128,
+    max_per_class: int | None = None,
+    random_state: int = 0,
+    log_problems: bool = True,
+) -> Bunch:
+    """Load a photo folder as :func:`train_inspector` does, for a caller that shows the classes first.
+
+    The masks are loaded, the dataset card is written into *out_dir*, and
+    *out_dir* itself is not read when it lies inside *folder* (it is listed
+    in ``skipped_folders``, like any kenshu model output found there). The
+    result can be passed to :func:`train_inspector` as *data*.
+    """
     return load_image_folder(
-        data,
+        folder,
         good_class=good_class,
         image_size=image_size,
         max_per_class=max_per_class,
         random_state=random_state,
         card_dir=out_dir,
         load_masks=True,
+        exclude=[out_dir],
+        log_problems=log_problems,
     )
+
+
+def class_counts(bunch: Bunch) -> list[tuple[str, str, int]]:
+    """Return (class folder, 良品 or 不良品, photo count) per class of a loaded folder, good class first.
+
+    A Bunch without class folders (arrays) gives one row per label.
+    """
+    target = np.asarray(bunch.target)
+    target_names = list(getattr(bunch, "target_names", None) or TARGET_NAMES)
+    if "class_names" not in bunch or "class_index" not in bunch:
+        return [(target_names[label], target_names[label], int(np.sum(target == label))) for label in (0, 1)]
+    class_index = np.asarray(bunch.class_index)
+    rows = []
+    for index, name in enumerate(bunch.class_names):
+        label = target_names[0] if name == bunch.good_class else target_names[1]
+        rows.append((name, label, int(np.sum(class_index == index))))
+    return sorted(rows, key=lambda row: row[0] != bunch.good_class)
+
+
+def _load(data, *, good_class: str | None, image_size: int, max_per_class: int | None, random_state: int, out_dir: Path) -> Bunch:
+    if isinstance(data, Bunch):
+        if data.images.ndim != 3 or data.images.shape[1] != data.images.shape[2]:
+            raise ValueError(f"data.images must be square images (n, S, S), got shape {data.images.shape}")
+        return data
+    return load_training_photos(data, out_dir=out_dir, good_class=good_class, image_size=image_size,
+                                max_per_class=max_per_class, random_state=random_state)
 
 
 def _resolve_mode(mode: str, target: np.ndarray, min_defect_images: int) -> str:
@@ -234,6 +283,7 @@ def train_inspector(
         and ``masks``.
     out_dir : str or Path
         Output folder, created if missing; files of a previous run are replaced.
+        When it lies inside the photo folder, it is not read as a class.
     good_class : str, optional
         Class folder of the good parts, when the names do not show it.
     mode : {"auto", "supervised", "anomaly"}, default="auto"
@@ -346,10 +396,11 @@ def train_inspector(
 
         # Step 4: export and time on one core.
         model = InspectionModel(best.program.scorer, threshold=best.threshold.threshold, image_size=images.shape[-1], kind=best.program.kind)
+        trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         metadata = {
             "good_class": getattr(bunch, "good_class", None),
             "class_names": list(getattr(bunch, "class_names", [])),
-            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "trained_at": trained_at,
             "mode": resolved,
             "random_state": random_state,
         }
@@ -384,6 +435,20 @@ def train_inspector(
         files={"model": model_path, "config": model_path.with_name("model.json")},
         load_problems=[problem.describe() for problem in getattr(bunch, "problems", [])],
         line_defect_rate=line_defect_rate,
+        inputs={
+            "folder": str(bunch.source) if "source" in bunch else None,
+            "classes": class_counts(bunch),
+            "skipped_folders": [str(problem.path) for problem in getattr(bunch, "skipped_folders", [])],
+            "options": {
+                "mode": mode,
+                "image_size": int(images.shape[-1]),
+                "epochs": epochs,
+                "max_per_class": max_per_class,
+                "line_defect_rate": line_defect_rate,
+                "random_state": random_state,
+            },
+            "trained_at": trained_at,
+        },
     )
 
     # Step 5: predictions, metrics and the report.
@@ -464,4 +529,4 @@ def explain_images(program: FittedProgram, images: np.ndarray) -> list[np.ndarra
     return [occlusion_map(program.scorer, image) for image in images]
 
 
-__all__ = ["InspectionResult", "MODES", "MIN_DEFECT_IMAGES", "explain_images", "train_inspector"]
+__all__ = ["InspectionResult", "MODES", "MIN_DEFECT_IMAGES", "class_counts", "explain_images", "load_training_photos", "train_inspector"]
