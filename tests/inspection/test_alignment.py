@@ -131,6 +131,19 @@ def test_cnn_stops_early(parts) -> None:
     assert trained == min(12, fitted.details["best_epoch"] + 1)
 
 
+def test_cnn_progress_full_on_early_stop(parts, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    # Shown as in a terminal: the bar ends at the epoch where training stopped, as n/n, not part way.
+    monkeypatch.setenv("KENSHU_PROGRESS", "1")
+    images, target = parts
+    fitted = fit_cnn(images[:30], target[:30], images[30:], target[30:], epochs=12, patience=1, align="never", random_state=0)
+    trained = fitted.details["epochs"]
+    last_line = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+
+    assert trained < 12  # the case under test: training stopped early
+    assert f"{trained}/{trained}" in last_line
+    assert "100%" in last_line
+
+
 def test_cnn_patience_rejected(parts) -> None:
     images, target = parts
     with pytest.raises(ValueError, match="patience"):

@@ -36,7 +36,7 @@ from kenshu.inspection.models import (
     PatchNearestNeighbourScorer,
     SmallCNN,
 )
-from kenshu.progress import progress, progress_bar
+from kenshu.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -335,38 +335,43 @@ def fit_cnn(
     history: dict[str, list[float]] = {"train_loss": [], "validation_loss": [], "validation_auc": []}
     best_state, best_key, best_epoch = None, None, 0
 
-    for epoch in progress(range(epochs), description=message("inspection.progress_cnn"), total=epochs, unit="epoch"):
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        total_loss = 0.0
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            if len(index) < 2:
-                continue  # batch normalisation needs two images
-            # Turned images are turned back by the aligner; mirrored ones would not be.
-            logits = model.logits(augment(x_train[index], generator, flips=reference is None))
-            loss = F.binary_cross_entropy_with_logits(logits, y_train[index], pos_weight=pos_weight)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total_loss += loss.item() * len(index)
+    with progress_bar(description=message("inspection.progress_cnn"), total=epochs, unit="epoch") as bar:
+        for epoch in range(epochs):
+            model.train()
+            order = torch.randperm(len(x_train), generator=generator)
+            total_loss = 0.0
+            for start in range(0, len(order), batch_size):
+                index = order[start : start + batch_size]
+                if len(index) < 2:
+                    continue  # batch normalisation needs two images
+                # Turned images are turned back by the aligner; mirrored ones would not be.
+                logits = model.logits(augment(x_train[index], generator, flips=reference is None))
+                loss = F.binary_cross_entropy_with_logits(logits, y_train[index], pos_weight=pos_weight)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                total_loss += loss.item() * len(index)
 
-        # Validation after every epoch: the curves show overfitting, the best epoch is kept.
-        model.eval()
-        with torch.no_grad():
-            valid_logits = torch.cat([model.logits(x_valid[s : s + 64]) for s in range(0, len(x_valid), 64)])
-        valid_loss = float(F.binary_cross_entropy_with_logits(valid_logits, torch.as_tensor(y_valid, dtype=torch.float32), pos_weight=pos_weight))
-        valid_auc = float(roc_auc_score(y_valid, valid_logits.numpy())) if len(np.unique(y_valid)) == 2 else float("nan")
-        history["train_loss"].append(total_loss / len(x_train))
-        history["validation_loss"].append(valid_loss)
-        history["validation_auc"].append(valid_auc)
-        key = (0.0 if np.isnan(valid_auc) else valid_auc, -valid_loss)
-        if best_key is None or key > best_key:
-            best_key, best_state, best_epoch = key, copy.deepcopy(model.state_dict()), epoch + 1
-        if patience is not None and epoch + 1 - best_epoch >= patience:
-            logger.info("CNN early stop after epoch %d: validation ROC AUC best at epoch %d", epoch + 1, best_epoch)
-            break
+            # Validation after every epoch: the curves show overfitting, the best epoch is kept.
+            model.eval()
+            with torch.no_grad():
+                valid_logits = torch.cat([model.logits(x_valid[s : s + 64]) for s in range(0, len(x_valid), 64)])
+            valid_loss = float(F.binary_cross_entropy_with_logits(valid_logits, torch.as_tensor(y_valid, dtype=torch.float32), pos_weight=pos_weight))
+            valid_auc = float(roc_auc_score(y_valid, valid_logits.numpy())) if len(np.unique(y_valid)) == 2 else float("nan")
+            history["train_loss"].append(total_loss / len(x_train))
+            history["validation_loss"].append(valid_loss)
+            history["validation_auc"].append(valid_auc)
+            key = (0.0 if np.isnan(valid_auc) else valid_auc, -valid_loss)
+            if best_key is None or key > best_key:
+                best_key, best_state, best_epoch = key, copy.deepcopy(model.state_dict()), epoch + 1
+            if patience is not None and epoch + 1 - best_epoch >= patience:
+                logger.info("CNN early stop after epoch %d: validation ROC AUC best at epoch %d", epoch + 1, best_epoch)
+                # The bar ends full at the epoch where training stopped, not part way.
+                bar.total = epoch + 1
+                bar.update(1)
+                break
+            bar.update(1)
 
     model.load_state_dict(best_state)
     model.eval()
