@@ -11,6 +11,9 @@
 # <site>/<line>/<device>/<sensor>      例: kenshu/line1/sim-current-01/current
 # ```
 #
+# 同じブローカーを何人かで使っても混ざらないように、この実習の `SITE` には実行ごとに違う印 `RUN_ID` が付きます
+# （例: `kenshu-3fa2c1/line1/sim-current-01/current`）。
+#
 # 中身（ペイロード）は JSON で、値と単位、読み取り時刻（UTC）、重複を見分けるための `message_id` が入っています。
 # QoS 1 は「少なくとも 1 回届ける」約束なので、同じメッセージが 2 回届くことがあります。`message_id` で 1 回に数えます。
 #
@@ -19,11 +22,12 @@
 # %% [markdown]
 # ## パラメータ
 #
-# `BROKER_URL` にブローカーがなければ、組み込みブローカーを起動します。`None` にすると必ず組み込みブローカーを使います。
+# `BROKER_URL` が `None` なら、この実行だけの組み込みブローカーを 127.0.0.1 の空いているポートで起動します。
+# 講師が用意したブローカーを使うときは、その URL（例: `"mqtt://127.0.0.1:1883"`）を入れます。
 
 # %% tags=["parameters"] kenshu="readonly" grade_id="parameters"
 COMPANY = "株式会社さくら精工"
-BROKER_URL = "mqtt://127.0.0.1:1883"
+BROKER_URL = None
 SITE = "kenshu"
 LINE = "line1"
 N_MESSAGES = 100
@@ -33,7 +37,7 @@ RANDOM_STATE = 0
 # %% kenshu="readonly" grade_id="setup"
 import json
 import tempfile
-import time
+import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -46,16 +50,24 @@ from kenshu.hardware_labs.subscriber import LiveSubscriber
 broker_url, embedded_broker = ensure_broker(BROKER_URL)
 print("ブローカー:", broker_url, "(組み込み)" if embedded_broker else "")
 
+# Two runs at once (parallel autograding, a shared hub) may share one broker:
+# a run id in the topic prefix and in every client id keeps their messages apart.
+RUN_ID = uuid.uuid4().hex[:6]
+SITE = f"{SITE}-{RUN_ID}"
+PUBLISHER_ID = f"{TRAINEE_DEVICE}-{RUN_ID}"
+print("トピックの先頭:", f"{SITE}/{LINE}/")
+
 # A motor-current board on a pseudo-terminal, and the serial-to-MQTT bridge reading it.
 simulator = SensorSimulator(sensor="current", rate=50, random_state=RANDOM_STATE).start()
-workdir = Path(tempfile.mkdtemp(prefix="kenshu-L2-"))
-bridge = MqttBridge(broker_url, spool_path=workdir / "spool.sqlite", site=SITE, line=LINE, client_id="lab-bridge").start()
+workdir = tempfile.TemporaryDirectory(prefix="kenshu-L2-")
+spool_path = Path(workdir.name) / "spool.sqlite"
+bridge = MqttBridge(broker_url, spool_path=spool_path, site=SITE, line=LINE, client_id=f"lab-bridge-{RUN_ID}").start()
 serial_port = SerialSensor(simulator.path)
 
 # %% [markdown]
 # ## 問1 トピックと購読フィルタ
 #
-# 関数 `make_topic(device, sensor)` を書いてください。`SITE` と `LINE` を使い、`"kenshu/line1/<device>/<sensor>"` の形の文字列を返します。
+# 関数 `make_topic(device, sensor)` を書いてください。`SITE` と `LINE` を使い、`"<SITE>/<LINE>/<device>/<sensor>"` の形の文字列を返します。
 #
 # 次に、`LINE` のすべての機器・すべてのセンサーを受け取る購読フィルタを `LINE_FILTER` に入れてください。
 # MQTT のワイルドカードは、1 段だけに合う `+` と、それより下のすべてに合う `#`（最後の段にだけ書ける）です。
@@ -118,6 +130,9 @@ assert live["sequence"].is_monotonic_increasing, "QoS 1 とスプールにより
 # client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="...")
 # ```
 #
+# クライアント ID はブローカーにつながっている間ずっと一意でなければなりません（同じ ID の接続が来ると、先の接続は切られます）。
+# ここでは用意済みの `PUBLISHER_ID` を使ってください。
+#
 # `TRAINEE_DEVICE` の `note` センサーとして、`make_topic(TRAINEE_DEVICE, "note")` へ QoS 1 で 1 件送ってください。
 # ペイロードはブリッジと同じ形の JSON にします（`message_id`, `source`, `device_id`, `sensor`, `sequence`, `timestamp`,
 # `values` に `{"comment": {"value": 1, "unit": ""}}`）。
@@ -129,7 +144,7 @@ note_subscriber = LiveSubscriber(broker_url, topic=f"{SITE}/{LINE}/{TRAINEE_DEVI
 
 # %% kenshu="answer" grade_id="publish"
 ### BEGIN SOLUTION
-client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{TRAINEE_DEVICE}-publisher")
+client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=PUBLISHER_ID)
 address = parse_broker_url(broker_url)
 client.connect(address.host, address.port)
 client.loop_start()
@@ -170,5 +185,6 @@ note_subscriber.stop()
 bridge.stop()
 serial_port.close()
 simulator.stop()
+workdir.cleanup()
 if embedded_broker is not None:
     embedded_broker.stop()

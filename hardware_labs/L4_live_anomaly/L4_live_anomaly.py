@@ -18,10 +18,13 @@
 
 # %% [markdown]
 # ## パラメータ
+#
+# `BROKER_URL` が `None` なら、この実行だけの組み込みブローカーを 127.0.0.1 の空いているポートで起動します。
+# 講師が用意したブローカーを使うときは、その URL を入れます。
 
 # %% tags=["parameters"] kenshu="readonly" grade_id="parameters"
 COMPANY = "株式会社さくら精工"
-BROKER_URL = "mqtt://127.0.0.1:1883"
+BROKER_URL = None
 SITE = "kenshu"
 LINE = "line1"
 SAMPLE_RATE = 1000.0
@@ -33,6 +36,7 @@ RANDOM_STATE = 0
 
 # %% kenshu="readonly" grade_id="setup"
 import json
+import uuid
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,6 +53,9 @@ from kenshu.plotting import use_japanese_font
 
 use_japanese_font()
 broker_url, embedded_broker = ensure_broker(BROKER_URL)
+# A run id in the topic prefix and the client ids keeps two runs on one broker apart.
+RUN_ID = uuid.uuid4().hex[:6]
+SITE = f"{SITE}-{RUN_ID}"
 
 # Healthy machine: read TRAIN_SECONDS of accelerometer samples over serial and cut them into windows.
 n_train = int(TRAIN_SECONDS * SAMPLE_RATE) // WINDOW
@@ -152,14 +159,14 @@ address = parse_broker_url(broker_url)
 
 # The control room's side: a plain paho-mqtt 2.x subscriber that collects alarm messages.
 received_alarms = []
-alarm_listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="control-room")
+alarm_listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"control-room-{RUN_ID}")
 alarm_listener.on_message = lambda client, userdata, message: received_alarms.append(json.loads(message.payload))
 alarm_listener.connect(address.host, address.port)
 alarm_listener.subscribe(ALARM_TOPIC, qos=1)
 alarm_listener.loop_start()
 
 # The edge side: the client that sends alarms.
-alarm_client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pump-01-edge")
+alarm_client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pump-01-edge-{RUN_ID}")
 alarm_client.connect(address.host, address.port)
 alarm_client.loop_start()
 

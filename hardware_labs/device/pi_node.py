@@ -3,7 +3,7 @@
 
 Run on Raspberry Pi OS after setup_pi.sh, inside its virtual environment::
 
-    python pi_node.py --device-id pi-kit-01 --sensors env,current --serial /dev/ttyGS0
+    python pi_node.py --device-id pi-kit-01 --sensors env,current --serial /dev/ttyUSB0
     python pi_node.py --device-id pi-kit-01 --sensors vibration --mqtt mqtt://192.168.10.5:1883
     python pi_node.py --fake --sensors env --stdout         # no hardware: simulated chips
 
@@ -18,6 +18,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import socket
 import sys
 import time
@@ -91,7 +92,7 @@ def open_sensors(names: list[str], *, fake: bool, random_state: int = 0) -> dict
 
 
 class SerialOutput:
-    """Write lines to a serial port (USB gadget /dev/ttyGS0, a UART, or a pty for tests)."""
+    """Write lines to a serial port (a USB-serial adapter, the GPIO UART /dev/serial0, or a pty for tests)."""
 
     def __init__(self, port: str, baudrate: int) -> None:
         import serial
@@ -158,15 +159,22 @@ class MqttOutput:
             self.client.username_pw_set(username, password)
         if tls:
             self.client.tls_set(ca_certs=ca_certs)
+        self.last_publish = None
         self.client.connect_async(parts.hostname, parts.port or (8883 if tls else 1883), keepalive=30)
         self.client.loop_start()
 
     def send(self, line: bytes, reading: dict) -> None:
         self.message_id += 1
         payload = mqtt_payload(source=self.source, message_id=self.message_id, **reading)
-        self.client.publish(f"{self.prefix}/{reading['sensor']}", json.dumps(payload), qos=1)
+        self.last_publish = self.client.publish(f"{self.prefix}/{reading['sensor']}", json.dumps(payload), qos=1)
 
     def close(self) -> None:
+        # paho sends queued messages in order, so the last one acknowledged means all were.
+        if self.last_publish is not None:
+            try:
+                self.last_publish.wait_for_publish(timeout=5)
+            except (RuntimeError, ValueError) as error:
+                logger.warning("not every reading reached the broker before closing: %s", error)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -196,8 +204,18 @@ def run(drivers: dict, output, *, device_id: str, rates: dict[str, float], count
                            "fields": fields})
         sequence = (sequence + 1) % 2**32
         sent += 1
-        next_due[name] += 1.0 / rates[name]
+        # Keep real time: after a stall (a blocked output, a slow bus) start again
+        # from now instead of sending the missed readings in a burst.
+        next_due[name] = max(next_due[name] + 1.0 / rates[name], clock())
     return sent
+
+
+def read_password(password_file: str | None) -> str | None:
+    """Return the first line of *password_file*, else ``$KENSHU_MQTT_PASSWORD`` (as ``kenshu lab bridge`` does)."""
+    if password_file:
+        lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        return lines[0].strip() if lines else ""
+    return os.environ.get("KENSHU_MQTT_PASSWORD")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,14 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device-id", default=socket.gethostname().split(".")[0][:32])
     parser.add_argument("--sensors", default="env", help="comma-separated: env, current, vibration")
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--serial", help="serial port to write to, for example /dev/ttyGS0")
+    target.add_argument("--serial", help="serial port to write to, for example /dev/ttyUSB0 (a USB-serial adapter)")
     target.add_argument("--mqtt", help="broker URL, for example mqtt://192.168.10.5:1883")
     target.add_argument("--stdout", action="store_true", help="write lines to standard output")
     parser.add_argument("--baudrate", type=int, default=115200)
     parser.add_argument("--site", default="kenshu")
     parser.add_argument("--line", default="line1")
     parser.add_argument("--username")
-    parser.add_argument("--password-file")
+    parser.add_argument("--password-file", help="file whose first line is the password; default: $KENSHU_MQTT_PASSWORD")
     parser.add_argument("--ca-certs")
     parser.add_argument("--rate", action="append", default=[], help="sensor=lines per second, for example vibration=200")
     parser.add_argument("--count", type=int, help="stop after this many lines")
@@ -230,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serial:
         output = SerialOutput(args.serial, args.baudrate)
     elif args.mqtt:
-        password = Path(args.password_file).read_text().strip() if args.password_file else None
+        password = read_password(args.password_file)
         output = MqttOutput(args.mqtt, device_id=args.device_id, site=args.site, line=args.line,
                             username=args.username, password=password, ca_certs=args.ca_certs)
     else:

@@ -81,7 +81,8 @@ def test_bridge_embedded_broker_message_once(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert output.count(url) >= 1
-    assert output.count("組み込みブローカー") == 1
+    assert output.count("にブローカーがないため") == 1
+    assert "このコマンドのプロセスの中で組み込みブローカー" in result.stdout
     assert "started an embedded broker" not in output
     assert "読み取り 20 件" in result.stdout
     assert "再接続 0 回" in result.stdout

@@ -175,3 +175,57 @@ def test_pico_main_on_cpython(monkeypatch):
     assert all(reading is not None for reading in readings)
     assert sum(reading.sensor == "vibration" for reading in readings) > sum(reading.sensor == "env" for reading in readings)
     assert parser.stats.gap == 0
+
+
+def test_pi_node_keeps_time_after_stall():
+    """A stalled output must not be followed by a burst of readings with the same uptime."""
+    now = [0.0]
+
+    class StallingOutput:
+        def __init__(self) -> None:
+            self.uptimes = []
+
+        def send(self, line, reading) -> None:
+            self.uptimes.append(reading["uptime_ms"])
+            if len(self.uptimes) == 1:
+                now[0] += 10.0  # the first write blocks for 10 s, as an unread serial port can
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    drivers = pi_node.open_sensors(["env"], fake=True)
+    output = StallingOutput()
+    pi_node.run(drivers, output, device_id="pi-kit-01", rates={"env": 1.0}, count=5, clock=lambda: now[0], sleep=sleep)
+    gaps = [later - earlier for earlier, later in zip(output.uptimes[1:], output.uptimes[2:])]
+    assert len(output.uptimes) == 5
+    assert all(gap >= 999 for gap in gaps), output.uptimes
+
+
+def test_pi_node_password_from_environment(tmp_path, monkeypatch):
+    password_file = tmp_path / "password"
+    password_file.write_text("from-file\n", encoding="utf-8")
+    monkeypatch.setenv("KENSHU_MQTT_PASSWORD", "from-env")
+    assert pi_node.read_password(None) == "from-env"
+    assert pi_node.read_password(str(password_file)) == "from-file"
+
+
+def test_pi_node_mqtt_with_env_password(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from kenshu.hardware_labs.broker import MosquittoBroker
+    from kenshu.hardware_labs.subscriber import LiveSubscriber
+
+    passwd = shutil.which("mosquitto_passwd")
+    if passwd is None or not os.path.exists("/usr/sbin/mosquitto"):
+        pytest.skip("mosquitto or mosquitto_passwd not installed: apt-get install -y mosquitto")
+    password_file = tmp_path / "passwords"
+    subprocess.run([passwd, "-b", "-c", str(password_file), "kenshu", "line-secret"], check=True)
+    monkeypatch.setenv("KENSHU_MQTT_PASSWORD", "line-secret")
+    with MosquittoBroker(directory=tmp_path / "m", password_file=password_file) as broker:
+        with LiveSubscriber(broker.url, topic="kenshu/#", username="kenshu", password="line-secret") as subscriber:
+            pi_node.main(["--fake", "--sensors", "env", "--mqtt", broker.url, "--username", "kenshu",
+                          "--device-id", "pi-kit-03", "--count", "3", "--rate", "env=20"])
+            subscriber.wait_for(3, timeout=20)
+    assert subscriber.count == 3
+    assert subscriber.payloads[0]["device_id"] == "pi-kit-03"

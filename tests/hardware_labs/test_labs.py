@@ -84,3 +84,63 @@ def test_lab_without_solution_fails(lab_id, tmp_path):
     assert test_cells
     for grade_id in test_cells:
         assert grade_id in errors, f"{grade_id} passes with the solutions removed"
+
+
+async def _execute_async(notebook: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=300,
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    await client.async_execute()
+    return notebook
+
+
+def execute_together(notebooks: list[nbformat.NotebookNode], folder: Path) -> list[nbformat.NotebookNode]:
+    """Execute *notebooks* at the same time, each in its own kernel, as parallel autograding does."""
+    import asyncio
+
+    async def run_all() -> list[nbformat.NotebookNode]:
+        folders = [folder / f"run{index}" for index in range(len(notebooks))]
+        for run_folder in folders:
+            run_folder.mkdir()
+        return await asyncio.gather(*(_execute_async(nb, f) for nb, f in zip(notebooks, folders)))
+
+    return asyncio.run(run_all())
+
+
+def render_default(lab_id: str, **overrides) -> nbformat.NotebookNode:
+    """Render *lab_id* with the parameters a course uses (not the test-only fast ones), plus *overrides*."""
+    modules = discover_modules([LABS_ROOT])
+    (template,) = modules[lab_id]
+    return render_module(template, context=CONTEXT, parameters={**PARAMETERS, **overrides}, fast=False).notebook
+
+
+def test_l2_two_runs_at_once(tmp_path, monkeypatch):
+    # Kernels inherit TMPDIR, so every temporary folder a run makes lands here.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    notebooks = [render_default("L2", N_MESSAGES=40) for _ in range(2)]
+    first, second = execute_together(notebooks, tmp_path)
+    assert errors_by_cell(first) == {}
+    assert errors_by_cell(second) == {}
+    assert sorted(path.name for path in temporary.iterdir()) == []
+
+
+def test_l2_two_runs_share_broker(tmp_path, mosquitto):
+    # An instructor's broker shared by both runs: topics and client ids must still keep them apart.
+    notebooks = [render_default("L2", N_MESSAGES=40, BROKER_URL=mosquitto.url) for _ in range(2)]
+    first, second = execute_together(notebooks, tmp_path)
+    assert errors_by_cell(first) == {}
+    assert errors_by_cell(second) == {}
+
+
+def test_l4_two_runs_share_broker(tmp_path, mosquitto):
+    fast = {"TRAIN_SECONDS": 16.0, "LIVE_WINDOWS": 6}
+    notebooks = [render_default("L4", BROKER_URL=mosquitto.url, **fast) for _ in range(2)]
+    first, second = execute_together(notebooks, tmp_path)
+    assert errors_by_cell(first) == {}
+    assert errors_by_cell(second) == {}

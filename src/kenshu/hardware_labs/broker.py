@@ -87,6 +87,19 @@ def broker_reachable(url: str, *, timeout: float = 0.5) -> bool:
         return False
 
 
+def _quiet_amqtt() -> None:
+    """Hide amqtt's log lines unless the user asked for details (``kenshu -v`` or an INFO-level root logger).
+
+    amqtt 0.12 logs "No data from (client …)" at ERROR and "Failed to
+    initialize client session" at WARNING for every connection that closes
+    without an MQTT CONNECT, and `broker_reachable` makes such connections.
+    A start failure is still raised to the caller.
+    """
+    amqtt_logger = logging.getLogger("amqtt")
+    if amqtt_logger.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.INFO):
+        amqtt_logger.setLevel(logging.CRITICAL)
+
+
 class EmbeddedBroker:
     """An amqtt broker in a background thread of this process, listening on *host*:*port*.
 
@@ -113,6 +126,7 @@ class EmbeddedBroker:
         except ImportError as error:
             raise KenshuError("hardware_labs.embedded_broker_missing", error=error) from error
 
+        _quiet_amqtt()
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
@@ -291,6 +305,20 @@ class MosquittoBroker:
         self.stop()
 
 
+def _start_private_broker(attempts: int = 3) -> tuple[str, EmbeddedBroker]:
+    # free_port() only reports a port that was free a moment ago, and another
+    # process (a second kernel doing the same) may bind it first, so try again.
+    for attempt in range(1, attempts + 1):
+        try:
+            broker = EmbeddedBroker(host="127.0.0.1", port=0).start()
+        except KenshuError:
+            if attempt == attempts:
+                raise
+            continue
+        return broker.url, broker
+    raise AssertionError("unreachable")
+
+
 def ensure_broker(url: str | None = DEFAULT_BROKER_URL) -> tuple[str, EmbeddedBroker | None]:
     """Return (URL of a reachable broker, embedded broker started here or ``None``).
 
@@ -302,8 +330,7 @@ def ensure_broker(url: str | None = DEFAULT_BROKER_URL) -> tuple[str, EmbeddedBr
     private embedded broker on a free port, as the lab tests do.
     """
     if url is None:
-        broker = EmbeddedBroker(host="127.0.0.1", port=0).start()
-        return broker.url, broker
+        return _start_private_broker()
     if broker_reachable(url):
         logger.info("using the MQTT broker at %s", parse_broker_url(url).url)
         return url, None

@@ -12,6 +12,7 @@ import signal
 import stat
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,26 @@ logger = logging.getLogger(__name__)
 
 # Seconds `kenshu lab subscribe` waits for the broker to confirm the subscription.
 SUBSCRIBE_TIMEOUT = 10.0
+# Seconds `kenshu lab bridge` waits for the result of its first connection
+# attempt before reading, to stop early on a rejected password.
+FIRST_CONNECT_WAIT = 5.0
+# Seconds `kenshu lab bridge` waits at the end for a connected broker to acknowledge the rest.
+FLUSH_TIMEOUT = 10.0
+
+
+def _wait_first_attempt(bridge, *, timeout: float) -> bool:
+    """Wait until the bridge's first connection attempt has succeeded or failed; return whether it is connected."""
+    deadline = time.monotonic() + timeout
+    while not bridge.connected and not bridge.connect_failures and time.monotonic() < deadline:
+        bridge.wait_connected(timeout=0.05)
+    return bridge.connected
+
+
+def _remaining(started: float, duration: float | None, limit: float) -> float:
+    """Return *limit*, or less when the ``--duration`` that began at *started* ends sooner."""
+    if duration is None:
+        return limit
+    return max(0.0, min(limit, duration - (time.monotonic() - started)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -143,19 +164,46 @@ def _open_sensor(port: str, baudrate: int) -> SerialSensor:
         raise
 
 
-def _start_broker(requested: str) -> tuple[str, EmbeddedBroker | None]:
-    """Return (URL, embedded broker or ``None``) as `ensure_broker` does, and print a message when it starts an embedded broker."""
+def _secured(args: argparse.Namespace) -> bool:
+    """Return whether the user asked for credentials or TLS, which the embedded broker cannot check."""
+    from kenshu.hardware_labs.broker import parse_broker_url
+
+    address = parse_broker_url(args.broker)
+    options = (args.username, args.password_file, args.ca_certs, getattr(args, "certfile", None))
+    return address.tls or address.username is not None or any(option for option in options)
+
+
+def _start_broker(requested: str, *, notice: str = "hardware_labs.broker_embedded") -> tuple[str, EmbeddedBroker | None]:
+    """Return (URL, embedded broker or ``None``) as `ensure_broker` does, and print *notice* when it starts an embedded broker."""
     from kenshu.hardware_labs.broker import ensure_broker
 
     url, embedded = ensure_broker(requested)
     if embedded is not None:
-        print(message("hardware_labs.broker_embedded", requested=requested, url=url), flush=True)
+        print(message(notice, requested=requested, url=url), flush=True)
     return url, embedded
 
 
-def run_simulate(args: argparse.Namespace) -> int:
-    """Run the simulator until Ctrl-C, SIGTERM or ``--duration`` seconds."""
-    from kenshu.hardware_labs.simulator import SENSOR_FAULTS, SensorSimulator
+def _check_tls_files(args: argparse.Namespace) -> None:
+    """Raise `KenshuError` when a certificate or key file given on the command line cannot be read."""
+    files = [("--ca-certs", args.ca_certs)]
+    files += [("--certfile", getattr(args, "certfile", None)), ("--keyfile", getattr(args, "keyfile", None))]
+    for option, path in files:
+        if not path:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as error:
+            reason = error.strerror or error
+            if option == "--ca-certs":
+                raise KenshuError("hardware_labs.ca_certs_unreadable", path=path, error=reason) from None
+            raise KenshuError("hardware_labs.tls_file_unreadable", option=option, path=path, error=reason) from None
+
+
+def _check_simulate_options(args: argparse.Namespace) -> None:
+    """Raise `KenshuError` for simulator options that would fail only after it started."""
+    from kenshu.hardware_labs.protocol import DEVICE_ID_PATTERN
+    from kenshu.hardware_labs.simulator import MAX_RATE, SENSOR_FAULTS
 
     if args.fault and args.fault not in SENSOR_FAULTS[args.sensor]:
         raise KenshuError(
@@ -164,6 +212,62 @@ def run_simulate(args: argparse.Namespace) -> int:
             fault=args.fault,
             choices=", ".join(SENSOR_FAULTS[args.sensor]),
         )
+    # "not 0 < rate" also rejects NaN.
+    if args.rate is not None and not 0 < args.rate <= MAX_RATE:
+        raise KenshuError("hardware_labs.rate_invalid", rate=f"{args.rate:g}", maximum=f"{MAX_RATE:g}")
+    if not 0 <= args.corrupt <= 1:
+        raise KenshuError("hardware_labs.corrupt_invalid", corrupt=f"{args.corrupt:g}")
+    if args.device_id is not None and not DEVICE_ID_PATTERN.match(args.device_id):
+        raise KenshuError("hardware_labs.device_id_invalid", device_id=args.device_id)
+    if args.link:
+        _check_link_path(Path(args.link))
+
+
+def _check_link_path(link: Path) -> None:
+    """Raise `KenshuError` unless *link* is unused or a symlink that may be replaced."""
+    if link.is_symlink():
+        return
+    if os.path.lexists(link):
+        kind = "other"
+        if link.is_dir():
+            kind = "directory"
+        elif link.is_file():
+            kind = "regular"
+        raise KenshuError("hardware_labs.link_exists", path=link, kind=message(f"hardware_labs.path_kind.{kind}"))
+    folder = link.parent
+    if not folder.is_dir():
+        raise KenshuError("hardware_labs.link_folder_missing", path=link, folder=folder)
+
+
+def _check_csv_path(path: str) -> None:
+    """Raise `KenshuError` when the ``--csv`` file cannot be written, before anything is received."""
+    target = Path(path)
+    if target.is_dir():
+        reason = message("hardware_labs.csv_reason.folder")
+    elif not target.parent.is_dir():
+        reason = message("hardware_labs.csv_reason.no_folder", folder=target.parent)
+    elif not os.access(target if target.exists() else target.parent, os.W_OK):
+        reason = os.strerror(errno.EACCES)
+    else:
+        return
+    raise KenshuError("hardware_labs.csv_unwritable", path=path, reason=reason)
+
+
+def _problem_summary(stats: dict[str, int]) -> str:
+    """Return the line problems as "チェックサム誤り 7 件、欠番 2 件", or "なし"."""
+    parts = [
+        message("hardware_labs.problem_count", kind=message(f"hardware_labs.problem_kind.{kind}"), count=count)
+        for kind, count in stats.items()
+        if kind not in ("lines", "readings") and count
+    ]
+    return message("hardware_labs.list_separator").join(parts) if parts else message("hardware_labs.problems_none")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run the simulator until Ctrl-C, SIGTERM or ``--duration`` seconds."""
+    from kenshu.hardware_labs.simulator import SensorSimulator
+
+    _check_simulate_options(args)
     simulator = SensorSimulator(
         sensor=args.sensor,
         fault=args.fault,
@@ -175,6 +279,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     _stop_on_sigterm(stop)
+    try:
+        simulator.start()
+    except OSError as error:
+        # The link path changed between the check and the start, or the folder is not writable.
+        simulator.stop()
+        raise KenshuError("hardware_labs.link_failed", path=args.link, error=error) from error
     with simulator:
         print(
             message(
@@ -198,11 +308,21 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_bridge(args: argparse.Namespace) -> int:
     """Read the serial port and publish until Ctrl-C, SIGTERM, ``--count`` or ``--duration``."""
+    from kenshu.hardware_labs.broker import broker_reachable, parse_broker_url
     from kenshu.hardware_labs.mqtt_bridge import MqttBridge, check_credentials
 
+    started = time.monotonic()
     password = _password(args)
+    _check_tls_files(args)
     sensor = _open_sensor(args.port, args.baudrate)
-    url, embedded = _start_broker(args.broker)
+    if _secured(args):
+        # The embedded broker accepts anyone without TLS, so readings meant for a
+        # protected broker would be acknowledged there and leave the spool. Wait instead.
+        url, embedded = args.broker, None
+        if not broker_reachable(url):
+            print(message("hardware_labs.broker_waiting_secured", url=parse_broker_url(url).url, spool=args.spool), flush=True)
+    else:
+        url, embedded = _start_broker(args.broker, notice="hardware_labs.broker_embedded_bridge")
     bridge = MqttBridge(
         url,
         spool_path=args.spool,
@@ -239,7 +359,7 @@ def run_bridge(args: argparse.Namespace) -> int:
                 flush=True,
             )
             bridge.start()
-            if not bridge.wait_connected(timeout=5):
+            if not _wait_first_attempt(bridge, timeout=_remaining(started, args.duration, FIRST_CONNECT_WAIT)):
                 # A wrong password will not fix itself, but an unreachable broker may
                 # come back, so only the first stops the bridge here.
                 try:
@@ -247,18 +367,21 @@ def run_bridge(args: argparse.Namespace) -> int:
                 except KenshuError:
                     bridge.stop(flush_timeout=0)
                     raise
+            # --duration counts from the start of the command, including the wait for the broker above.
+            duration = None if args.duration is None else max(0.0, args.duration - (time.monotonic() - started))
             try:
-                bridge.run(sensor.readings(max_readings=args.count, duration=args.duration))
+                bridge.run(sensor.readings(max_readings=args.count, duration=duration))
             except KeyboardInterrupt:
                 pass
-            bridge.stop(flush_timeout=10)
+            # Waiting for a broker that is away would only delay the exit: what is
+            # not acknowledged stays in the spool for the next run.
+            bridge.stop(flush_timeout=FLUSH_TIMEOUT if bridge.connected else 0)
             check_credentials(bridge)
     finally:
         stop.set()
         if embedded is not None:
             embedded.stop()
 
-    problems = {key: value for key, value in sensor.stats.as_dict().items() if key not in ("lines", "readings") and value}
     print(
         message(
             "hardware_labs.bridge_stopped",
@@ -267,7 +390,7 @@ def run_bridge(args: argparse.Namespace) -> int:
             pending=bridge.left_in_spool,
             # The first connection is not a reconnect.
             reconnects=max(0, bridge.connects - 1),
-            problems=problems or "-",
+            problems=_problem_summary(sensor.stats.as_dict()),
         )
     )
     return 0
@@ -279,14 +402,21 @@ def run_subscribe(args: argparse.Namespace) -> int:
     As with ``bridge``, a broker URL on this machine where no broker listens
     gets an embedded broker, so a bridge started afterwards publishes to it.
     """
-    from kenshu.hardware_labs.subscriber import LiveSubscriber
+    from kenshu.hardware_labs.subscriber import LiveSubscriber, check_topic_filter
 
     def show(payload: dict) -> None:
         values = ", ".join(f"{name}={item['value']} {item['unit']}" for name, item in payload["values"].items())
         print(f"{payload['timestamp']} {payload['topic']} #{payload['sequence']} {values}", flush=True)
 
     password = _password(args)
-    url, embedded = _start_broker(args.broker)
+    check_topic_filter(args.topic)
+    _check_tls_files(args)
+    if args.csv:
+        _check_csv_path(args.csv)
+    if _secured(args):
+        url, embedded = args.broker, None
+    else:
+        url, embedded = _start_broker(args.broker)
     try:
         subscriber = LiveSubscriber(
             url,
@@ -350,6 +480,8 @@ def run_decode(args: argparse.Namespace) -> int:
             raise KenshuError("hardware_labs.grammar_required")
         result = {"payload": args.input, "fields": decode_sigfox(args.input, grammar)}
     else:
+        if grammar is None:
+            print(message("hardware_labs.decode_grammar_hint"), file=sys.stderr)
         if args.input == "-":
             uplink = decode_tts_uplink(sys.stdin.read(), grammar=grammar, source="stdin")
         else:

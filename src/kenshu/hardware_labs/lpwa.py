@@ -33,6 +33,8 @@ from kenshu.errors import KenshuError
 from kenshu.i18n import message
 
 SIGFOX_MAX_BYTES = 12
+# JSON names of the Python types json.loads returns, for error messages.
+_JSON_KINDS = {"array": "array", "str": "string", "int": "number", "float": "number", "bool": "true/false", "NoneType": "null"}
 FIELD_TYPES = ("uint", "int", "float", "bool")
 ENDIANNESS = {"big-endian": "big", "little-endian": "little", "big": "big", "little": "little"}
 
@@ -65,8 +67,10 @@ class Field:
             raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.bool_bits"))
         if self.type == "float" and self.bits not in (32, 64):
             raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.float_bits"))
+        if self.bits < 1:
+            raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.bits_positive"))
         if self.bits < 8:
-            if self.bits < 1 or self.bit + self.bits > 8:
+            if self.bit + self.bits > 8:
                 raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.crosses_byte"))
         elif self.bits % 8 or self.bit or self.bits > 64:
             raise KenshuError("hardware_labs.grammar_invalid", spec=spec, reason=message("hardware_labs.reason.whole_bytes"))
@@ -105,6 +109,7 @@ def parse_grammar(text: str, *, scales: Mapping[str, tuple[float, str]] | None =
     """
     scales = dict(scales or {})
     fields = []
+    seen: set[str] = set()
     for word in text.split():
         parts = word.split(":")
         if len(parts) not in (4, 5):
@@ -114,9 +119,12 @@ def parse_grammar(text: str, *, scales: Mapping[str, tuple[float, str]] | None =
         match = re.fullmatch(r"(\d+)(?:\.(\d))?", position)
         if endianness is None or match is None or not bits.isdigit():
             raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason=message("hardware_labs.reason.field_numbers"))
+        if name in seen:
+            raise KenshuError("hardware_labs.grammar_invalid", spec=word, reason=message("hardware_labs.reason.duplicate_field", name=name))
+        seen.add(name)
         scale, unit = scales.pop(name, (1.0, ""))
-        fields.append(
-            Field(
+        try:
+            field = Field(
                 name=name,
                 offset=int(match.group(1)),
                 type=kind,
@@ -126,7 +134,10 @@ def parse_grammar(text: str, *, scales: Mapping[str, tuple[float, str]] | None =
                 scale=scale,
                 unit=unit,
             )
-        )
+        except KenshuError as error:
+            # Field names itself in its normalised form; show the word as the user typed it.
+            raise KenshuError(error.key, **{**error.fields, "spec": word}) from None
+        fields.append(field)
     if not fields:
         raise KenshuError("hardware_labs.grammar_invalid", spec=text, reason=message("hardware_labs.reason.no_fields"))
     if scales:
@@ -239,6 +250,10 @@ def decode_tts_uplink(
     """
     try:
         data = json.loads(document) if isinstance(document, str | bytes) else document
+        if not isinstance(data, Mapping):
+            kind = type(data).__name__ if not isinstance(data, list) else "array"
+            reason = message("hardware_labs.reason.not_object", kind=_JSON_KINDS.get(kind, kind))
+            raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason)
         ids = data["end_device_ids"]
         uplink = data["uplink_message"]
         device_id = str(ids["device_id"])
@@ -258,8 +273,11 @@ def decode_tts_uplink(
         reason = message("hardware_labs.reason.bad_value", detail=error)
         raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
 
+    if "frm_payload" not in uplink:
+        reason = message("hardware_labs.reason.no_frm_payload")
+        raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason)
     try:
-        payload = base64.b64decode(uplink.get("frm_payload", ""), validate=True)
+        payload = base64.b64decode(uplink["frm_payload"], validate=True)
     except (binascii.Error, ValueError):
         reason = message("hardware_labs.reason.bad_base64")
         raise KenshuError("hardware_labs.uplink_invalid", source=source, reason=reason) from None
@@ -286,9 +304,17 @@ def decode_tts_uplink(
 def read_tts_uplink(path: str | Path, **options) -> LoRaWANUplink:
     """Read and decode an uplink JSON file; *options* go to `decode_tts_uplink`."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise KenshuError("hardware_labs.file_not_found", path=path)
-    return decode_tts_uplink(path.read_text(encoding="utf-8"), source=str(path), **options)
+    if not path.is_file():
+        kind = message("hardware_labs.path_kind.directory" if path.is_dir() else "hardware_labs.path_kind.other")
+        raise KenshuError("hardware_labs.input_not_file", path=path, kind=kind)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        reason = message("hardware_labs.reason.not_utf8", position=error.start)
+        raise KenshuError("hardware_labs.uplink_invalid", source=str(path), reason=reason) from None
+    return decode_tts_uplink(text, source=str(path), **options)
 
 
 def make_tts_uplinks(n_uplinks: int = 10, *, device_id: str = "env-node-01", random_state: int | None = None) -> list[dict]:

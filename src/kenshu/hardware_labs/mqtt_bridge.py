@@ -42,6 +42,7 @@ from types import TracebackType
 import paho.mqtt.client as mqtt
 
 from kenshu.errors import KenshuError
+from kenshu.i18n import message
 from kenshu.hardware_labs.broker import BrokerAddress, parse_broker_url
 from kenshu.hardware_labs.protocol import Reading
 from kenshu.hardware_labs.spool import Spool
@@ -62,6 +63,8 @@ CONNECT_TIMEOUT = 10.0
 # to the write-ahead log, so a delete per acknowledgement would make SQLite
 # checkpoint (and fsync) the log several times a second.
 DELETE_BATCH = 500
+# Seconds between two log lines about the same connection failure.
+REPORT_INTERVAL = 30.0
 DELETE_INTERVAL = 0.05
 
 
@@ -169,6 +172,12 @@ class MqttBridge:
         self.connects = 0
         self.disconnects = 0
         self.last_error: str | None = None
+        # Failed connection attempts since the last success, and the reason of the last one, in the user's language.
+        self.connect_failures = 0
+        self.last_reason: str | None = None
+        self._reported_reason: str | None = None
+        self._reported_at = 0.0
+        self._rejected = False
         self.left_in_spool = 0
 
         # Shared between submit() and the sender thread. deque.append and
@@ -223,7 +232,7 @@ class MqttBridge:
         self._store_incoming()
         left = self.left_in_spool = self.spool.count()
         if left:
-            logger.warning("bridge stopped with %d reading(s) still in the spool %s", left, self.spool.path)
+            logger.warning("%s", message("hardware_labs.bridge_left_in_spool", count=left, spool=self.spool.path))
         self.spool.close()
         for descriptor in (self._wake_read, self._wake_write):
             try:
@@ -393,7 +402,7 @@ class MqttBridge:
             return
         if reason_code.is_failure:
             self.last_error = str(reason_code)
-            logger.error("broker %s rejected the connection: %s", self.address.url, reason_code)
+            self._rejected = True
             self._dropped = True
         else:
             self._connected.set()
@@ -444,23 +453,51 @@ class MqttBridge:
         self._dropped = False
         client = self._new_client()
         self._client = client
+        self._rejected = False
         try:
             client.connect(self.address.host, self.address.port, keepalive=self.keepalive)
-        except (OSError, ssl.SSLError, ValueError) as error:
+        except ssl.SSLError as error:
             self.last_error = str(error)
             self._client = None
-            logger.info("broker %s not reachable: %s", self.address.url, error)
+            self._report_connect_failure(message("hardware_labs.reason.tls_failed", error=error))
+            return False
+        except ConnectionRefusedError as error:
+            self.last_error = str(error)
+            self._client = None
+            self._report_connect_failure(message("hardware_labs.reason.refused"))
+            return False
+        except (OSError, ValueError) as error:
+            self.last_error = str(error)
+            self._client = None
+            # A TLS handshake sent to a plain MQTT broker times out or fails.
+            key = "hardware_labs.reason.tls_failed" if self.tls else "hardware_labs.reason.network"
+            self._report_connect_failure(message(key, error=error))
             return False
 
         # Run paho's loop here until CONNACK (or a rejection) arrives.
         deadline = time.monotonic() + CONNECT_TIMEOUT
+        timed_out = False
         while not self._connected.is_set() and not self._dropped and not self._stop.is_set():
             if time.monotonic() >= deadline:
                 self.last_error = f"no CONNACK within {CONNECT_TIMEOUT:g} s"
+                timed_out = True
                 break
             self._store_incoming()
             self._pump_network(wait=0.05)
         if not self._connected.is_set():
+            if self._rejected:
+                reason = message("hardware_labs.reason.rejected", error=self.last_error)
+            elif timed_out:
+                reason = message("hardware_labs.reason.no_connack", seconds=CONNECT_TIMEOUT)
+            elif self._dropped:
+                # The peer replied with something other than a CONNACK and closed the
+                # connection, as an HTTP server or a TLS-only broker does.
+                key = "hardware_labs.reason.tls_failed" if self.tls else "hardware_labs.reason.not_mqtt"
+                reason = message(key, error=self.last_error or "-")
+            else:
+                reason = None
+            if reason is not None:
+                self._report_connect_failure(reason)
             self._drop_client()
             return False
 
@@ -475,12 +512,26 @@ class MqttBridge:
                 logger.debug("could not set TCP_NODELAY on the broker connection: %s", error)
 
         self.connects += 1
+        self.connect_failures = 0
+        self._reported_reason = None
         left = self.spool.count()
         if left:
-            logger.warning("connected to %s; sending %d spooled reading(s) first", self.address.url, left)
+            logger.warning("%s", message("hardware_labs.bridge_reconnected", url=self.address.url, count=left))
         else:
             logger.info("connected to %s", self.address.url)
         return True
+
+    def _report_connect_failure(self, reason: str) -> None:
+        """Log why the connection failed: at once when the reason is new, then every `REPORT_INTERVAL` seconds."""
+        self.connect_failures += 1
+        self.last_reason = reason
+        now = time.monotonic()
+        if reason == self._reported_reason and now - self._reported_at < REPORT_INTERVAL:
+            return
+        self._reported_reason = reason
+        self._reported_at = now
+        text = message("hardware_labs.bridge_connect_failed", url=self.address.url, attempts=self.connect_failures, reason=reason)
+        logger.warning("%s", text)
 
     def _pump_network(self, *, wait: float) -> None:
         """Wait up to *wait* seconds, then let paho read acknowledgements, write packets and send pings."""
@@ -522,7 +573,7 @@ class MqttBridge:
                 if self._client is None or self._dropped:
                     if self._client is not None:
                         self.disconnects += 1
-                        logger.warning("lost the connection to %s; spooling readings", self.address.url)
+                        logger.warning("%s", message("hardware_labs.bridge_connection_lost", url=self.address.url))
                     if self._connect():
                         delay = self.backoff_initial
                     else:

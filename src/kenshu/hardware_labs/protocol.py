@@ -26,6 +26,8 @@ import re
 import time
 from collections.abc import Mapping
 
+from kenshu.i18n import message
+
 logger = logging.getLogger(__name__)
 
 PROTOCOL_TAG = "KS1"
@@ -252,7 +254,8 @@ class LineParser:
         count = getattr(self.stats, kind) + 1
         setattr(self.stats, kind, count)
         if count <= LOG_FIRST or count % LOG_EVERY == 0:
-            logger.warning("KS1 line problem %s (#%d): %s", kind, count, detail)
+            kind_text = message(f"hardware_labs.problem_kind.{kind}")
+            logger.warning("%s", message("hardware_labs.line_problem", kind=kind_text, count=count, detail=detail))
 
     def feed(self, raw: bytes, *, received_at: float | None = None) -> Reading | None:
         """Parse one raw line and update the counters; return the reading or ``None``."""

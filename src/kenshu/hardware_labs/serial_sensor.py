@@ -22,6 +22,7 @@ import serial
 import serial.tools.list_ports
 
 from kenshu.errors import KenshuError
+from kenshu.i18n import message
 from kenshu.hardware_labs.protocol import MAX_LINE_BYTES, LineParser, ProtocolStats, Reading
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ class SerialSensor:
         self._opened_once = False
         self._empty_reads = 0
         self._gave_up = False
+        # End of the current read() call, so that reopening the port stops there too.
+        self._read_deadline: float | None = None
 
     # -- opening and closing ------------------------------------------------
 
@@ -190,7 +193,7 @@ class SerialSensor:
     # -- reconnecting -------------------------------------------------------
 
     def _lost(self, error: Exception) -> None:
-        logger.warning("serial port %s lost: %s", self.port, error)
+        logger.warning("%s", message("hardware_labs.serial_lost", port=self.port, error=error))
         if self._buffer:
             # The device went away in the middle of a line.
             self.parser.feed(bytes(self._buffer))
@@ -203,11 +206,13 @@ class SerialSensor:
             self._serial = None
 
     def _reopen(self) -> bool:
-        """Reopen the port with exponential backoff; return ``False`` when giving up or closed."""
+        """Reopen the port with exponential backoff; return ``False`` when giving up, closed or past the read deadline."""
         delay = self.backoff_initial
         started = time.monotonic()
         attempt = 0
         while not self._closed.is_set():
+            if self._read_deadline is not None and time.monotonic() >= self._read_deadline:
+                return False
             attempt += 1
             try:
                 self._serial = self._open_port()
@@ -216,12 +221,16 @@ class SerialSensor:
             else:
                 self.reconnects += 1
                 self._empty_reads = 0
-                logger.warning("serial port %s is back after %d attempt(s)", self.port, attempt)
+                logger.warning("%s", message("hardware_labs.serial_back", port=self.port, attempts=attempt))
                 return True
             if self.give_up_after is not None and time.monotonic() - started >= self.give_up_after:
-                logger.error("gave up reopening %s after %.1f s", self.port, time.monotonic() - started)
+                self._gave_up = True
+                logger.error("%s", message("hardware_labs.serial_gave_up", port=self.port, seconds=time.monotonic() - started))
                 return False
-            if self._closed.wait(delay):
+            wait = delay
+            if self._read_deadline is not None:
+                wait = max(0.0, min(delay, self._read_deadline - time.monotonic()))
+            if self._closed.wait(wait):
                 return False
             delay = min(delay * 2, self.backoff_max)
         return False
@@ -234,8 +243,8 @@ class SerialSensor:
             if self._closed.is_set() or not self.reconnect:
                 return None
             if not self._reopen():
-                self._gave_up = True
-                return None
+                # Past the read deadline the caller decides; otherwise the port is closed or given up.
+                return b"" if self._serial is None and not (self._closed.is_set() or self._gave_up) else None
         try:
             waiting = self._serial.in_waiting
             # Read every byte the driver has buffered in one call. A
@@ -272,6 +281,7 @@ class SerialSensor:
     def read(self, timeout: float | None = None) -> Reading | None:
         """Return the next good reading, or ``None`` when *timeout* seconds pass or the port is closed."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._read_deadline = deadline
         if not self._opened_once:
             self.open()
         while True:

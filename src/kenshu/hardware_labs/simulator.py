@@ -12,6 +12,7 @@ get a stable symlink that follows the device, as udev's
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import math
@@ -43,6 +44,8 @@ SENSOR_FAULTS: dict[str, tuple[str, ...]] = {
 # current channel averaged to 10 RMS values a second, an MPU6050 at its
 # maximum accelerometer output rate of 1 kHz.
 DEFAULT_RATES = {"env": 1.0, "current": 10.0, "vibration": 1000.0}
+# Highest line rate in lines per second; a 1 kHz accelerometer board is the fastest real one.
+MAX_RATE = 20000.0
 LINE_PROBLEMS = ("checksum", "truncated", "garbled", "gap", "restart")
 MAX_PENDING_BYTES = 65536
 SLAVE_QUEUE_LIMIT = 3072
@@ -140,8 +143,8 @@ class SensorSimulator:
         if fault is not None and fault not in SENSOR_FAULTS[sensor]:
             raise ValueError(f"fault {fault!r} is not one of {SENSOR_FAULTS[sensor]} for sensor {sensor!r}")
         rate = DEFAULT_RATES[sensor] if rate is None else float(rate)
-        if not 0 < rate <= 20000:
-            raise ValueError(f"rate {rate} must be in (0, 20000] lines per second")
+        if not 0 < rate <= MAX_RATE:
+            raise ValueError(f"rate {rate} must be in (0, {MAX_RATE:g}] lines per second")
         if not 0 <= corrupt <= 1:
             raise ValueError(f"corrupt {corrupt} must be between 0 and 1")
 
@@ -184,11 +187,22 @@ class SensorSimulator:
         self._master, self._slave = master, slave
         self.path = os.ttyname(slave)
         if self.link is not None:
-            temporary = self.link.with_name(self.link.name + ".new")
-            temporary.unlink(missing_ok=True)
+            self._point_link()
+        logger.info("simulator %s on %s", self.device_id, self.path)
+
+    def _point_link(self) -> None:
+        # Only a symlink may be replaced: a regular file or a folder at the
+        # path belongs to someone else.
+        if os.path.lexists(self.link) and not self.link.is_symlink():
+            raise FileExistsError(errno.EEXIST, "exists and is not a symlink", str(self.link))
+        temporary = self.link.with_name(self.link.name + ".new")
+        temporary.unlink(missing_ok=True)
+        try:
             temporary.symlink_to(self.path)
             os.replace(temporary, self.link)
-        logger.info("simulator %s on %s", self.device_id, self.path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def _close_pty(self) -> None:
         for descriptor in (self._master, self._slave):
@@ -196,7 +210,7 @@ class SensorSimulator:
                 os.close(descriptor)
         self._master = self._slave = None
         self._pending.clear()
-        if self.link is not None:
+        if self.link is not None and self.link.is_symlink():
             self.link.unlink(missing_ok=True)
 
     def unplug(self) -> None:

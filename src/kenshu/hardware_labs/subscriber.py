@@ -20,11 +20,29 @@ import pandas as pd
 import paho.mqtt.client as mqtt
 
 from kenshu.errors import KenshuError
+from kenshu.i18n import message as catalog_message
 from kenshu.hardware_labs.broker import parse_broker_url
 
 logger = logging.getLogger(__name__)
 
 HEADER_COLUMNS = ("timestamp", "received_at", "topic", "source", "message_id", "device_id", "sensor", "sequence")
+
+
+def check_topic_filter(topic: str) -> None:
+    """Raise `KenshuError` naming *topic* unless it is a valid MQTT 3.1.1 topic filter.
+
+    ``#`` must be a whole level and the last one, ``+`` a whole level, and the
+    filter must be non-empty and free of NUL characters.
+    """
+    levels = topic.split("/")
+    valid = bool(topic) and "\0" not in topic
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            valid = False
+        if "+" in level and level != "+":
+            valid = False
+    if not valid:
+        raise KenshuError("hardware_labs.topic_filter_invalid", topic=topic)
 
 
 def payloads_frame(payloads: list[dict]) -> pd.DataFrame:
@@ -84,6 +102,7 @@ class LiveSubscriber:
         tls_insecure: bool = False,
     ) -> None:
         self.address = parse_broker_url(broker)
+        check_topic_filter(topic)
         self.topic = topic
         self.client_id = client_id or f"kenshu-sub-{uuid.uuid4().hex[:8]}"
         self.on_payload = on_payload
@@ -125,7 +144,7 @@ class LiveSubscriber:
             key = (str(payload["source"]), int(payload["message_id"]))
         except (ValueError, KeyError, TypeError) as error:
             self.invalid += 1
-            logger.warning("payload on %s is not a bridge reading: %s", message.topic, error)
+            logger.warning("%s", catalog_message("hardware_labs.payload_not_reading", topic=message.topic, error=error))
             return
         payload["topic"] = message.topic
         payload["received_at"] = time.time()
