@@ -130,6 +130,9 @@ def test_log_lines_in_japanese(tmp_path, capsys: pytest.CaptureFixture) -> None:
     root.handlers = []
     try:
         # The bundled plan has no targets for 2027, so the report command logs a warning.
+        from kenshu.kpi_reports.store import open_store
+
+        open_store(tmp_path / "a.sqlite")
         main(["kpi", "report", "--fy", "2027", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out")])
     finally:
         root.handlers = saved

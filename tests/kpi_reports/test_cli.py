@@ -14,6 +14,14 @@ from .kpi_helpers import REPO, SAMPLE_SHEET
 COURSE = REPO / "courses" / "sample_press"
 
 
+def _empty_store(folder: Path) -> str:
+    """Create an attendance store without records in *folder* and return its path."""
+    from kenshu.kpi_reports.store import open_store
+
+    open_store(folder / "a.sqlite")
+    return str(folder / "a.sqlite")
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     captured = capsys.readouterr()
@@ -59,8 +67,26 @@ def test_report_writes_files(tmp_path: Path, capsys) -> None:
     assert str(tmp_path / "out" / "kpi_2026.html") in out
 
 
+def test_import_skips_lock_and_broken_workbook(tmp_path: Path, capsys) -> None:
+    # A folder as the office has it: the sheet, Excel's lock file of an open workbook, and a file renamed to .xlsx.
+    db = str(tmp_path / "a.sqlite")
+    sheet = shutil.copy(SAMPLE_SHEET, tmp_path / "出席簿.csv")
+    lock = tmp_path / "~$出席簿_第4回.xlsx"
+    lock.write_bytes(b"\x0cuser" + b"\0" * 150)
+    broken = tmp_path / "junk.xlsx"
+    broken.write_bytes(b"not a zip file")
+
+    status, out, err = _run(capsys, "attendance", "import", str(lock), str(broken), str(sheet), "--db", db, "--course", str(COURSE))
+
+    assert status == 1
+    assert "Traceback" not in err
+    assert "一時ファイルなので取り込みません" in out
+    assert str(broken) in out
+    assert "17 件を追加" in out
+
+
 def test_report_bad_plan_message(tmp_path: Path, capsys) -> None:
-    status, _, err = _run(capsys, "kpi", "report", "--fy", "2026", "--db", str(tmp_path / "a.sqlite"), "--plan", str(tmp_path / "none.yml"))
+    status, _, err = _run(capsys, "kpi", "report", "--fy", "2026", "--db", _empty_store(tmp_path), "--plan", str(tmp_path / "none.yml"))
     assert status == 2
     assert "none.yml" in err
 
@@ -174,7 +200,7 @@ def test_course_id_help_per_verb(capsys, verb: str, key: str) -> None:
 
 
 def test_report_year_before_plan(tmp_path: Path, capsys) -> None:
-    status, _, err = _run(capsys, "kpi", "report", "--fy", "2018", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
+    status, _, err = _run(capsys, "kpi", "report", "--fy", "2018", "--db", _empty_store(tmp_path), "--out", str(tmp_path / "out"))
     assert status == 2
     assert "2018年度（平成30年度） は計画ファイル" in err
     assert "--fy で 2019 以降" in err
@@ -183,7 +209,7 @@ def test_report_year_before_plan(tmp_path: Path, capsys) -> None:
 
 def test_report_year_without_targets(tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture) -> None:
     # The bundled plan has targets for 2019 to 2021 and 2026. The 2027 report is written with a note on the missing targets.
-    status, _, _ = _run(capsys, "kpi", "report", "--fy", "2027", "--db", str(tmp_path / "a.sqlite"), "--out", str(tmp_path / "out"))
+    status, _, _ = _run(capsys, "kpi", "report", "--fy", "2027", "--db", _empty_store(tmp_path), "--out", str(tmp_path / "out"))
     page = (tmp_path / "out" / "kpi_2027.html").read_text(encoding="utf-8")
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     caplog.clear()
@@ -195,3 +221,30 @@ def test_report_year_without_targets(tmp_path: Path, capsys, caplog: pytest.LogC
     assert with_targets[0] == 0
     assert not any("目標が計画ファイル" in record.getMessage() for record in caplog.records)
     assert "にないため、目標と達成率" not in (tmp_path / "out" / "kpi_2026.html").read_text(encoding="utf-8")
+
+
+def test_read_only_commands_reject_missing_store(tmp_path: Path, capsys) -> None:
+    # A mistyped --db must not create a new, empty store and an empty report.
+    typo = tmp_path / "attendence_typo.sqlite"
+    for argv in (
+        ("kpi", "report", "--fy", "2026", "--db", str(typo), "--out", str(tmp_path / "out")),
+        ("kpi", "event", "list", "--fy", "2026", "--db", str(typo)),
+        ("attendance", "duplicates", "--db", str(typo)),
+    ):
+        status, _, err = _run(capsys, *argv)
+        assert status == 2, argv
+        assert f"出席データベース {typo} がありません" in err
+    assert not typo.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_store_folder_and_driver_messages(tmp_path: Path, capsys) -> None:
+    (tmp_path / "dbdir").mkdir()
+    status, out, err = _run(capsys, "kpi", "value-added", "--fy", "2026", "--million-yen", "10", "--db", str(tmp_path / "dbdir"))
+    assert status == 2
+    assert "はフォルダです" in err
+
+    status, out, err = _run(capsys, "kpi", "value-added", "--fy", "2026", "--million-yen", "10", "--db", "postgresql://127.0.0.1:1/x")
+    assert status == 2
+    assert "Traceback" not in err
+    assert "psycopg" in err

@@ -111,6 +111,32 @@ def test_missing_timestamp_reported(tmp_path: Path, db, roster, make_gradebook) 
     assert len(result.rejected) == 1
 
 
+def test_unknown_course_leaves_gradebook_unchanged(tmp_path: Path, db, roster, make_gradebook) -> None:
+    make_gradebook(SUBMISSIONS)
+    path = tmp_path / "gradebook.db"
+    before = path.read_bytes()
+
+    with pytest.raises(KenshuError) as raised:
+        import_nbgrader_submissions(path, course_id="typo-course-id", db=db, course=None)
+
+    assert "講座 typo-course-id がありません" in str(raised.value)
+    assert COURSE_ID in str(raised.value)
+    assert path.read_bytes() == before
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_import_leaves_gradebook_unchanged(tmp_path: Path, db, roster, make_gradebook) -> None:
+    make_gradebook(SUBMISSIONS)
+    path = tmp_path / "gradebook.db"
+    before = path.read_bytes()
+
+    result = import_nbgrader_submissions(path, course_id=COURSE_ID, db=db, course=roster)
+
+    assert result.added == 5
+    assert path.read_bytes() == before
+
+
 def test_missing_gradebook_raises(tmp_path: Path, db) -> None:
     with pytest.raises(KenshuError):
         import_nbgrader_submissions(tmp_path / "none.db", course_id=COURSE_ID, db=db)

@@ -161,6 +161,9 @@ def test_every_year_with_records_has_no_note(tmp_path: Path, fy2026_db) -> None:
 def test_event_list_of_year_without_records(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from kenshu.cli import main
 
+    from kenshu.kpi_reports.store import open_store
+
+    open_store(tmp_path / "empty.sqlite")  # a store that exists and holds no records
     status = main(["kpi", "event", "list", "--fy", "2024", "--db", str(tmp_path / "empty.sqlite")])
     listing = capsys.readouterr().out
     assert status == 0

@@ -151,6 +151,10 @@ def _import(args: argparse.Namespace) -> int:
     totals = {"read": 0, "added": 0, "present": 0, "rejected": 0}
     failed = 0
     for path in args.files:
+        # Excel keeps "~$name.xlsx" beside a workbook while it is open; it holds no sheet.
+        if Path(path).name.startswith("~$"):
+            print(message("kpi.cli.skip_lock_file", path=path))
+            continue
         # A file that cannot be read at all is reported, and the other files are still imported.
         try:
             result = import_signin_sheet(path, db=factory, course=roster, course_id=args.course_id, force=args.force)
@@ -191,6 +195,9 @@ def _import_hub(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.store import existing_store_url
+
+    existing_store_url(args.db)
     from kenshu.kpi_reports.fiscal import fiscal_year_label
     from kenshu.kpi_reports.plan import load_plan
     from kenshu.kpi_reports.report import write_report
@@ -239,6 +246,9 @@ def _event_add(args: argparse.Namespace) -> int:
 
 
 def _event_list(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.store import existing_store_url
+
+    existing_store_url(args.db)
     from kenshu.kpi_reports.fiscal import fiscal_year_label
     from kenshu.kpi_reports.kpi import compute_year
     from kenshu.kpi_reports.plan import Plan, YearTargets
@@ -280,6 +290,9 @@ def _value_added(args: argparse.Namespace) -> int:
 
 
 def _duplicates(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.store import existing_store_url
+
+    existing_store_url(args.db)
     from kenshu.kpi_reports.duplicates import find_possible_duplicates
 
     found = find_possible_duplicates(db=args.db)
@@ -293,6 +306,9 @@ def _duplicates(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from kenshu.kpi_reports.store import existing_store_url
+
+    existing_store_url(args.db)
     from kenshu.kpi_reports.export import export_course_sheet
 
     path = export_course_sheet(args.course_id, out=args.out, db=args.db)

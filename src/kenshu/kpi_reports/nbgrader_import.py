@@ -33,6 +33,33 @@ def _gradebook_label(db_url: str) -> str:
     return make_url(db_url).render_as_string(hide_password=True)
 
 
+def _read_only_url(db_url: str) -> str:
+    """Return *db_url* opened read-only when it names an SQLite file; other databases are returned unchanged."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith("file:"):
+        return db_url
+    return f"sqlite:///file:{Path(url.database).resolve()}?mode=ro&uri=true"
+
+
+def _check_course_in_gradebook(db_url: str, course_id: str, label: str) -> None:
+    """Raise unless the gradebook holds *course_id*, listing the courses it does hold."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            courses = sorted(str(row[0]) for row in connection.execute(text("SELECT id FROM course")))
+    except SQLAlchemyError as error:
+        raise KenshuError("kpi.gradebook_unreadable", url=label, detail=str(error).splitlines()[0]) from None
+    finally:
+        engine.dispose()
+    if course_id not in courses:
+        raise KenshuError("kpi.gradebook_unknown_course", url=label, course_id=course_id, found="、".join(courses) or "-")
+
+
 def import_nbgrader_submissions(
     gradebook_url: str | Path,
     *,
@@ -81,6 +108,10 @@ def import_nbgrader_submissions(
         raise KenshuError("kpi.gradebook_not_found", url=gradebook_url)
 
     label = _gradebook_label(gradebook_url)
+    wanted_course = nbgrader_course_id or course_id
+    # Read only: nbgrader's Gradebook() adds a course it does not find, which would change the instructor's data.
+    gradebook_url = _read_only_url(gradebook_url)
+    _check_course_in_gradebook(gradebook_url, wanted_course, label)
     roster = make_roster(course, course_id=course_id)
     result = ImportResult(file=label, encoding="nbgrader")
     factory = _open(db)
@@ -88,7 +119,7 @@ def import_nbgrader_submissions(
 
     # 1. Read every submission through the public API.
     try:
-        gradebook = Gradebook(gradebook_url, course_id=nbgrader_course_id or course_id)
+        gradebook = Gradebook(gradebook_url, course_id=wanted_course)
     except Exception as error:  # nbgrader raises SQLAlchemy and its own errors for a bad database
         raise KenshuError("kpi.gradebook_unreadable", url=label, detail=str(error).splitlines()[0]) from None
     try:

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import logging
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +195,7 @@ def read_xlsx_sheets(path: Path) -> Iterator[RawRow]:
 
     try:
         workbook = openpyxl.load_workbook(path, data_only=True)
-    except (OSError, InvalidFileException, KeyError, ValueError) as error:
+    except (OSError, InvalidFileException, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise KenshuError("kpi.file_unreadable", path=path, detail=str(error)) from None
 
     found = False

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 from sqlalchemy import (
@@ -29,9 +30,11 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from kenshu.errors import KenshuError
 from kenshu.paths import project_root
 
 logger = logging.getLogger(__name__)
@@ -210,6 +213,24 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  #
     cursor.close()
 
 
+def existing_store_url(url: str | Path | None) -> str | Path | None:
+    """Return *url* when it names a store that exists; raise for an SQLite file that does not.
+
+    Commands that only read the store call this first, so that a mistyped
+    ``--db`` is an error and not a new, empty store.
+    """
+    if url is None:
+        # The environment variable is checked like --db; the office's default store may be new.
+        url = os.environ.get(DB_ENVIRONMENT_VARIABLE) or None
+        if url is None:
+            return None
+    text = str(url)
+    path = Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") or "://" not in text else None
+    if path is not None and text != "sqlite:///:memory:" and not path.exists():
+        raise KenshuError("kpi.store_not_found", path=path)
+    return url
+
+
 def open_store(url: str | Path | None = None) -> sessionmaker[Session]:
     """Open (and create, if new) the attendance store and return a session factory.
 
@@ -226,11 +247,21 @@ def open_store(url: str | Path | None = None) -> sessionmaker[Session]:
     url = str(url)
 
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.is_dir():
+            raise KenshuError("kpi.store_is_folder", path=path)
+        path.parent.mkdir(parents=True, exist_ok=True)
 
-    engine: Engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-    Base.metadata.create_all(engine)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine: Engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        Base.metadata.create_all(engine)
+    except ModuleNotFoundError as error:
+        # A PostgreSQL URL needs a driver that kenshu does not install (psycopg, for example).
+        raise KenshuError("kpi.store_driver_missing", url=shown, module=error.name) from None
+    except SQLAlchemyError as error:
+        raise KenshuError("kpi.store_unusable", url=shown, detail=str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]) from None
     logger.info("attendance store at %s", engine.url.render_as_string(hide_password=True))
     return sessionmaker(engine, expire_on_commit=False)
