@@ -110,3 +110,30 @@ def test_late_penalty_around_midnight_jst(tmp_path: Path, project_factory, monke
     assert table.loc["t3", "final_score"] == pytest.approx(3.2)
     assert table.loc["t3", "percent"] == pytest.approx(round(100 * 3.2 / table.loc["t3", "max_score"], 1))
     assert table.loc["t1", "final_score"] == 4
+
+    # The instructor scores t3's written answer by hand (as formgrader does): the penalty follows the new score.
+    with Gradebook(grader.config.CourseDirectory.db_url, grader.spec.course_id) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "t3")
+        written = next(grade for grade in submission.notebooks[0].grades if grade.cell_type == "markdown")
+        written.manual_score = 2
+        written.needs_manual_grade = False
+        gradebook.db.commit()
+    rescored = export_grades(grader, tmp_path / "exports", list(results.values())).table.set_index("trainee_id")
+    assert rescored.loc["t3", "score"] == 6
+    assert rescored.loc["t3", "late_penalty"] == pytest.approx(1.2)
+    assert rescored.loc["t3", "final_score"] == pytest.approx(4.8)
+    page = grader.feedback(ASSIGNMENT, ["t3"])[0].read_text(encoding="utf-8")
+    assert "2 日遅れて提出されたため、6 点から 1.2 点を減点しました" in page
+    assert "4.8 / " in page
+
+
+def test_percent_rule_needs_percent(course_dir: Path) -> None:
+    spec_path = course_dir / "course.yml"
+    spec_path.write_text(spec_path.read_text(encoding="utf-8") + "grading:\n  late_penalty: {rule: percent_per_day}\n", encoding="utf-8")
+
+    with pytest.raises(CollectedErrors) as caught:
+        load_course_spec(course_dir)
+
+    assert "percent" in caught.value.problems[0]
+    assert "減点が 0 % になります" in caught.value.problems[0]
+    assert "grading.late_penalty" in caught.value.problems[0]

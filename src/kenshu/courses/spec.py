@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from kenshu.errors import CollectedErrors
@@ -113,6 +113,13 @@ class LatePenalty(_Model):
 
     rule: Literal["none", "zero", "percent_per_day"] = "none"
     percent: float = Field(default=0, ge=0, le=100, description="percent of the score taken per started day late")
+
+    @model_validator(mode="after")
+    def _percent_given(self) -> LatePenalty:
+        """Reject ``percent_per_day`` without a percentage, which would penalise nothing."""
+        if self.rule == "percent_per_day" and self.percent <= 0:
+            raise ValueError(message("spec.late_percent_missing"))
+        return self
 
 
 def _end_of_day(deadline: object) -> object:

@@ -11,6 +11,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from kenshu.grading.api import CourseGrader, TraineeResult
+from kenshu.grading.late import late_penalty_points
 from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,11 @@ def grade_table(grader: CourseGrader, results: list[TraineeResult] | None = None
                 elif submission is None:
                     row.update(status="not_submitted")
                 else:
-                    penalty = submission.late_submission_penalty or 0.0
+                    # The penalty follows the current score, hand-given points included.
+                    penalty = sum(
+                        late_penalty_points(grader.spec.grading, notebook.score, submission.total_seconds_late)
+                        for notebook in submission.notebooks
+                    )
                     final_score = max(submission.score - penalty, 0.0)
                     row.update(
                         status="needs_manual_grade" if submission.needs_manual_grade else "graded",

@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 import nbformat
 
+from kenshu.grading.late import days_late, late_penalty_points
 from kenshu.i18n import message
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,16 @@ def render_feedback(grader, assignment: str, trainee_id: str, result) -> dict[st
             source = nbformat.read(grader.root / "source" / assignment / name, as_version=4)
             rows = _rows(source, nbformat.read(path, as_version=4) if path.is_file() else None, grades)
             penalty = ""
-            if submitted_notebook.late_submission_penalty:
-                penalty = message("feedback.late_penalty", points=f"{submitted_notebook.late_submission_penalty:g}")
+            score = submitted_notebook.score
+            points = late_penalty_points(grader.spec.grading, score, submission.total_seconds_late)
+            if points:
+                penalty = message(
+                    "feedback.late_penalty",
+                    points=f"{points:g}",
+                    days=days_late(submission.total_seconds_late),
+                    before=f"{score:g}",
+                )
+                score = max(score - points, 0.0)
             notebook_view = {"name": name, "rows": rows, "penalty": penalty}
             pages[name] = TEMPLATE.render(
                 lang=grader.spec.language,
@@ -164,7 +173,7 @@ def render_feedback(grader, assignment: str, trainee_id: str, result) -> dict[st
                 labels=_labels(),
                 trainee=trainee,
                 status=status,
-                score=f"{submitted_notebook.score:g}",
+                score=f"{score:g}",
                 max_score=f"{submitted_notebook.max_score:g}",
                 notices=notices,
                 notebooks=[notebook_view],

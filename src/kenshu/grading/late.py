@@ -59,3 +59,15 @@ class JstLatePenalty(LateSubmissionPlugin):
         fraction = min(1.0, days_late(total_seconds_late) * self.percent_per_day / 100)
         self.log.info("%s is %d day(s) late: penalty %.0f%%", student_id, days_late(total_seconds_late), 100 * fraction)
         return round(score * fraction, 6)
+
+
+def late_penalty_points(grading, score: float, total_seconds_late: float | None) -> float:
+    """Return the points the course's rule takes from *score* for a submission *total_seconds_late* late.
+
+    *grading* is the ``grading`` section of the course spec. The grade sheet
+    and the feedback call this with the current score, so points given by
+    hand after autograding, and a rule changed since, count at once. The
+    penalty stored by nbgrader was computed from the autograded score only.
+    """
+    rule = JstLatePenalty(penalty_method=grading.late_penalty.rule, percent_per_day=float(grading.late_penalty.percent))
+    return rule.late_submission_penalty("", score, total_seconds_late or 0.0) or 0.0
