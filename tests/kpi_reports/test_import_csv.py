@@ -77,6 +77,51 @@ def test_unknown_name_without_close_match(tmp_path: Path, db, roster) -> None:
     assert "近い名前" not in reason
 
 
+def test_same_id_other_person_rejected(tmp_path: Path, db, roster) -> None:
+    from kenshu.kpi_reports.roster import Roster, RosterEntry
+
+    import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
+    # A second company's course numbers its trainees s01, s02 as well.
+    other = Roster(
+        [RosterEntry("s01", "森 一郎", "北陸電子株式会社")],
+        course_id="kita-iot-2026",
+        company="北陸電子株式会社",
+        session_dates=[dt.date(2026, 10, 7)],
+        source="kita/course.yml",
+    )
+    sheet = write_sheet(tmp_path / "kita.csv", [HEADER, ("2026/10/7", "森 一郎", "北陸電子株式会社", "出")])
+    with db() as session:
+        trainees_before = session.scalar(select(func.count()).select_from(Trainee))
+
+    with pytest.raises(KenshuError) as raised:
+        import_signin_sheet(sheet, db=db, course=other)
+
+    assert "受講者ID s01 (森 一郎)" in str(raised.value)
+    assert "山田 太郎" in str(raised.value)
+    assert "kita-iot-2026-s01" in str(raised.value)
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Trainee)) == trainees_before
+
+
+def test_same_id_same_person_accepted(tmp_path: Path, db, roster) -> None:
+    from kenshu.kpi_reports.roster import Roster, RosterEntry
+
+    import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
+    # The same person under the same id, the name written with a full-width space: not another person.
+    respaced = Roster(
+        [RosterEntry(entry.trainee_id, entry.name.replace(" ", "\u3000"), entry.company) for entry in roster.entries],
+        course_id=roster.course_id,
+        company=roster.company,
+        session_dates=roster.session_dates,
+        source="course.yml",
+    )
+
+    again = import_signin_sheet(shutil.copy(SAMPLE_SHEET, tmp_path / "copy.csv"), db=db, course=respaced, force=True)
+
+    assert again.added == 0
+    assert again.present == 17
+
+
 def test_sample_sheet_marks_stored(db, roster) -> None:
     import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
     with db() as session:

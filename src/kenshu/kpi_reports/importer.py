@@ -26,6 +26,7 @@ from kenshu.kpi_reports.normalise import (
     DateDoesNotExist,
     DateMissing,
     Status,
+    name_key,
     normalise_text,
     parse_date,
     parse_mark,
@@ -33,7 +34,7 @@ from kenshu.kpi_reports.normalise import (
 from kenshu.kpi_reports.recorder import Recorder, Source, name_only_key
 from kenshu.kpi_reports.roster import Roster, make_roster
 from kenshu.kpi_reports.sheets import RawRow, read_csv_sheet, read_xlsx_sheets
-from kenshu.kpi_reports.store import ImportedFile, open_store
+from kenshu.kpi_reports.store import ImportedFile, Trainee, open_store
 from kenshu.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def register_roster(recorder: Recorder, roster: Roster) -> None:
     course = recorder.course_row_id(roster.course_id, source, company=roster.company)
     for date in roster.session_dates or []:
         recorder.session_row_id(course, date, source)
+    for entry in roster.entries:
+        _check_same_person(recorder, roster, entry)
     for index, entry in enumerate(roster.entries, start=1):
         recorder.trainee_row_id(
             entry.trainee_id,
@@ -110,6 +113,30 @@ def register_roster(recorder: Recorder, roster: Roster) -> None:
             company=entry.company,
             source=Source(source.file, index),
         )
+
+
+def _check_same_person(recorder: Recorder, roster: Roster, entry) -> None:
+    """Raise when the store already uses the roster's trainee id for a person with another name.
+
+    Trainees are stored by id, so two courses that both number their trainees
+    s01, s02, ... would merge different people and count them once.
+    """
+    row_id = recorder.trainee_ids.get(entry.trainee_id)
+    if row_id is None:
+        return
+    stored = recorder.session.get(Trainee, row_id)
+    if stored is None or stored.name_key == name_key(entry.name):
+        return
+    company = stored.company.name if stored.company is not None else "-"
+    raise KenshuError(
+        "kpi.trainee_id_taken",
+        roster=roster.source,
+        id=entry.trainee_id,
+        name=entry.name,
+        stored_name=stored.name,
+        stored_company=company,
+        course_id=roster.course_id,
+    )
 
 
 class _RowError(Exception):
