@@ -248,3 +248,21 @@ def test_store_folder_and_driver_messages(tmp_path: Path, capsys) -> None:
     assert status == 2
     assert "Traceback" not in err
     assert "psycopg" in err
+
+
+def test_event_and_value_inputs_in_japanese(tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture) -> None:
+    db = str(tmp_path / "a.sqlite")
+
+    status, _, err = _run(capsys, "kpi", "event", "add", "--company", "  ", "--kind", "introduced", "--date", "2026-09-01", "--evidence", "試験導入", "--db", db)
+    assert status == 2
+    assert "--company に会社名を指定してください" in err
+    assert "must not be empty" not in err
+
+    status, _, err = _run(capsys, "kpi", "value-added", "--fy", "2026", "--million-yen", "-5", "--db", db)
+    assert status == 2
+    assert "--million-yen -5.0 は使えません" in err
+    assert "finite number" not in err
+
+    status, _, _ = _run(capsys, "kpi", "event", "add", "--company", "株式会社さくら精工", "--kind", "introduced", "--date", "2099-01-01", "--evidence", "導入予定", "--db", db)
+    assert status == 0
+    assert any("2099-01-01 は今日より後です" in record.getMessage() for record in caplog.records)

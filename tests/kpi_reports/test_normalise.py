@@ -35,6 +35,10 @@ from kenshu.kpi_reports.normalise import (
         ("R1.5.1", dt.date(2019, 5, 1)),
         ("平成31年4月30日", dt.date(2019, 4, 30)),
         (" 2026/6/4 ", dt.date(2026, 6, 4)),
+        ("2026/10/7(水)", dt.date(2026, 10, 7)),
+        ("令和８年１０月７日（水）", dt.date(2026, 10, 7)),
+        ("2026年10月7日 (水曜日)", dt.date(2026, 10, 7)),
+        ("2026年10月7日（水曜）", dt.date(2026, 10, 7)),
     ],
 )
 def test_parse_date_forms(text: str, expected: dt.date) -> None:
@@ -46,7 +50,7 @@ def test_parse_date_passes_date_objects() -> None:
     assert parse_date(dt.date(2026, 6, 4)) == dt.date(2026, 6, 4)
 
 
-@pytest.mark.parametrize("text", ["", "来週", "2026/13/1", "2026/2/30", "令和元年4月1日", "R0.5.1", "6/4"])
+@pytest.mark.parametrize("text", ["", "来週", "2026/13/1", "2026/2/30", "令和元年4月1日", "R0.5.1", "6/4", "(水)", "2026/10/7(祝)"])
 def test_parse_date_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_date(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import math
 from pathlib import Path
 
 from kenshu.cli_parser import int_in_range
@@ -32,6 +33,12 @@ def _current_fiscal_year() -> int:
     from kenshu.kpi_reports.fiscal import current_fiscal_year
 
     return current_fiscal_year()
+
+
+def _today_jst() -> dt.date:
+    from kenshu.kpi_reports.fiscal import JST, now_utc
+
+    return now_utc().astimezone(JST).date()
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -233,6 +240,12 @@ def _report(args: argparse.Namespace) -> int:
 
 def _event_add(args: argparse.Namespace) -> int:
     from kenshu.kpi_reports.events import add_company_event
+    from kenshu.kpi_reports.normalise import company_key
+
+    if not company_key(args.company):
+        raise KenshuError("kpi.cli.company_empty")
+    if args.date > _today_jst():
+        logger.warning(message("kpi.cli.event_in_future", date=args.date))
 
     try:
         result = add_company_event(
@@ -274,6 +287,8 @@ def _value_added(args: argparse.Namespace) -> int:
     from kenshu.kpi_reports.fiscal import fiscal_year_label
 
     year = args.fy if args.fy is not None else _current_fiscal_year()
+    if not math.isfinite(args.million_yen) or args.million_yen < 0:
+        raise KenshuError("kpi.cli.million_yen_invalid", value=args.million_yen)
     try:
         previous = set_value_added(year, args.million_yen, note=args.note, db=args.db)
     except ValueError as error:

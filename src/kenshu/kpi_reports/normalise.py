@@ -171,10 +171,15 @@ def parse_date(value: object) -> dt.date:
     return _parse_date_text(normalise_text(value))
 
 
+_WEEKDAY_SUFFIX = re.compile(r"\s*[(（][月火水木金土日](?:曜日?)?[)）]\s*$")
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _parse_date_text(text: str) -> dt.date:
     if not text:
         raise DateMissing("empty date")
+    # Offices often add the weekday: 2026/10/7(水), 令和8年10月7日（水曜日）. It is dropped, not checked.
+    text = _WEEKDAY_SUFFIX.sub("", text)
 
     match = _WESTERN_DATE.match(text)
     if match:
