@@ -122,6 +122,21 @@ def test_same_id_same_person_accepted(tmp_path: Path, db, roster) -> None:
     assert again.present == 17
 
 
+def test_all_rejected_file_read_again(tmp_path: Path, db, roster) -> None:
+    from kenshu.kpi_reports.roster import Roster, RosterEntry
+
+    # The wrong roster first: every name is unknown, so no row can be used.
+    wrong = Roster([RosterEntry("x01", "別人 一人", COMPANY)], course_id=COURSE_ID, company=COMPANY, source="wrong.yml")
+    first = import_signin_sheet(SAMPLE_SHEET, db=db, course=wrong)
+    assert first.added == 0
+    assert len(first.rejected) == first.rows_read
+
+    # The corrected command reads the same file again without --force.
+    second = import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
+    assert not second.already_imported
+    assert second.added == 17
+
+
 def test_sample_sheet_marks_stored(db, roster) -> None:
     import_signin_sheet(SAMPLE_SHEET, db=db, course=roster)
     with db() as session:

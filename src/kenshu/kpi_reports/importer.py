@@ -300,8 +300,10 @@ def import_signin_sheet(
                 result.rejected.append(RejectedRow(str(path), raw.row, str(error), raw.sheet))
         recorder.flush()
 
-        # 4. Remember the file by its content.
-        if previous is None:
+        # 4. Remember the file by its content, unless nothing of it could be used: after a corrected
+        # command (another --course, say) the same file must be read again without --force.
+        nothing_usable = result.added == 0 and result.present == 0 and bool(result.rejected)
+        if previous is None and not nothing_usable:
             session.add(
                 ImportedFile(
                     sha256=digest,
