@@ -213,4 +213,8 @@ def prepare_submission(
         if notebook is not None:
             _check_cells(notebook, source, name, prepared)
             nbformat.write(notebook, path)
+
+    # Left over: notebooks beside the expected ones (a "-Copy1" where the work may be), never graded.
+    if strays:
+        prepared.add("extra_notebook", found=", ".join(path.name for path in strays), notebooks=", ".join(source_notebooks))
     return prepared
