@@ -160,7 +160,7 @@ def test_every_command_help_formats(language: str) -> None:
 
     assert "kenshu inspect train" in pages
     assert len(pages) > 20
-    # Every command's page says what it does under the usage, as `kenshu <area> --help` lists it.
+    # Every command's page describes it under the usage line, as `kenshu <area> --help` lists it.
     described = {parser.prog: parser.description for parser in _all_parsers(build_parser())}
     assert [prog for prog, description in described.items() if not description] == []
     for prog, page in pages.items():

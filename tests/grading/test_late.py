@@ -111,7 +111,7 @@ def test_late_penalty_around_midnight_jst(tmp_path: Path, project_factory, monke
     assert table.loc["t3", "percent"] == pytest.approx(round(100 * 3.2 / table.loc["t3", "max_score"], 1))
     assert table.loc["t1", "final_score"] == 4
 
-    # The instructor scores t3's written answer by hand (as formgrader does): the penalty follows the new score.
+    # The instructor scores t3's written cell by hand, as formgrader does. The penalty follows the new score.
     with Gradebook(grader.config.CourseDirectory.db_url, grader.spec.course_id) as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, "t3")
         written = next(grade for grade in submission.notebooks[0].grades if grade.cell_type == "markdown")

@@ -62,9 +62,9 @@ def test_immediate_clear_not_capped(tmp_path: Path) -> None:
 
 def test_piled_up_output_capped(tmp_path: Path) -> None:
     executed = _execute(tmp_path, PILED_UP, "print('after')")
-    kept = _texts(executed.cells[0])
+    kept_text = _texts(executed.cells[0])
 
-    assert OUTPUT_CAP_MARKER in kept
-    assert len(kept.encode("utf-8")) < LIMIT + 1024
+    assert OUTPUT_CAP_MARKER in kept_text
+    assert len(kept_text.encode("utf-8")) < LIMIT + 1024
     # A later output that still fits under the cap is kept.
     assert _texts(executed.cells[1]) == "after\n"

@@ -169,7 +169,7 @@ def test_grader_rejects_stale_build(tmp_path: Path, project_factory, monkeypatch
     spec_path.write_text(spec_path.read_text(encoding="utf-8") + "# reviewed by the instructor\n", encoding="utf-8")
     CourseGrader(load_course_spec(course_dir))
 
-    # A late penalty added after the build would not be applied: the grader says so.
+    # A late penalty added after the build would not be applied, so the grader raises.
     spec_path.write_text(spec_path.read_text(encoding="utf-8") + "grading:\n  late_penalty: {rule: zero}\n", encoding="utf-8")
     with pytest.raises(KenshuError) as raised:
         CourseGrader(load_course_spec(course_dir))

@@ -166,7 +166,7 @@ def test_bridge_duration_with_broker_away(tmp_path):
 
 
 def http_like_server(stop: threading.Event) -> tuple[int, threading.Thread]:
-    """Listen on a free port of 127.0.0.1 and answer every connection as a web server would."""
+    """Listen on a free port of 127.0.0.1 and reply to every connection as a web server would."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.1)
 

@@ -163,7 +163,7 @@ def test_event_list_of_year_without_records(tmp_path: Path, capsys: pytest.Captu
 
     from kenshu.kpi_reports.store import open_store
 
-    open_store(tmp_path / "empty.sqlite")  # a store that exists and holds no records
+    open_store(tmp_path / "empty.sqlite")  # a store that exists and contains no records
     status = main(["kpi", "event", "list", "--fy", "2024", "--db", str(tmp_path / "empty.sqlite")])
     listing = capsys.readouterr().out
     assert status == 0

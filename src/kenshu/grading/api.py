@@ -131,7 +131,9 @@ class CourseGrader:
         self.root = nbgrader_root(spec)
         if not (self.root / CONFIG_FILENAME).is_file():
             raise KenshuError("grading.not_built", course=spec.course_dir)
-        self._check_build_current()
+        manifest_text = (self.root / MANIFEST_FILENAME).read_text(encoding="utf-8")
+        self.manifest = json.loads(manifest_text)
+        self._check_build_current(manifest_text)
 
         # nbgrader runs `alembic` to upgrade the gradebook; it lies beside this interpreter.
         scripts = str(Path(sys.executable).parent)
@@ -147,23 +149,21 @@ class CourseGrader:
         self.config.NbGraderAPI.log_level = max(logging.getLogger("kenshu").getEffectiveLevel(), logging.INFO)
         self.coursedir = CourseDirectory(config=self.config)
         self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
-        self.manifest = json.loads((self.root / MANIFEST_FILENAME).read_text(encoding="utf-8"))
         self._enter_course_into_gradebook()
 
-    def _check_build_current(self) -> None:
+    def _check_build_current(self, manifest_text: str) -> None:
         """Raise when course.yml changed after the last build (trainees, modules, grading settings).
 
         The nbgrader files are rendered again from the spec as it is now and
         compared with those the build wrote, so an edited comment in
         course.yml does not count as a change.
         """
-        manifest = json.loads((self.root / MANIFEST_FILENAME).read_text(encoding="utf-8"))
-        assignments = manifest["assignments"]
+        assignments = self.manifest["assignments"]
         built_modules = [name.split("_", 1)[0] for name in assignments]
         current = (
             built_modules == list(self.spec.modules)
             and (self.root / CONFIG_FILENAME).read_text(encoding="utf-8") == render_nbgrader_config(self.spec, assignments)
-            and (self.root / MANIFEST_FILENAME).read_text(encoding="utf-8") == render_course_manifest(self.spec, assignments)
+            and manifest_text == render_course_manifest(self.spec, assignments)
         )
         if not current:
             raise KenshuError("grading.stale_build", course=self.spec.course_dir)

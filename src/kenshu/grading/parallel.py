@@ -78,7 +78,7 @@ class Job:
     expose: list[str]
     log_level: int = logging.WARNING
     # nbgrader's and nbclient's own lines ("Kernel died while waiting for execute reply") repeat in English
-    # what the trainee's result already says; they show with kenshu -v.
+    # what the trainee's result already states in Japanese, so they are shown only with kenshu -v.
     nbgrader_log_level: int = logging.CRITICAL
     kernel_threads: int = 0
     matplotlib_cache: str = ""

@@ -35,7 +35,7 @@ FLUSH_TIMEOUT = 10.0
 
 
 def _wait_first_attempt(bridge, *, timeout: float) -> bool:
-    """Wait until the bridge's first connection attempt has succeeded or failed; return whether it is connected."""
+    """Wait until the bridge's first connection attempt has succeeded or failed, and return whether it is connected."""
     deadline = time.monotonic() + timeout
     while not bridge.connected and not bridge.connect_failures and time.monotonic() < deadline:
         bridge.wait_connected(timeout=0.05)

@@ -35,6 +35,13 @@ def _current_fiscal_year() -> int:
     return current_fiscal_year()
 
 
+def _require_existing_store(args: argparse.Namespace) -> None:
+    """Raise when the store of a command that only reads it does not exist (a mistyped --db)."""
+    from kenshu.kpi_reports.store import existing_store_url
+
+    existing_store_url(args.db)
+
+
 def _today_jst() -> dt.date:
     from kenshu.kpi_reports.fiscal import JST, now_utc
 
@@ -158,7 +165,7 @@ def _import(args: argparse.Namespace) -> int:
     totals = {"read": 0, "added": 0, "present": 0, "rejected": 0}
     failed = 0
     for path in args.files:
-        # Excel keeps "~$name.xlsx" beside a workbook while it is open; it holds no sheet.
+        # Excel keeps "~$name.xlsx" beside a workbook while it is open. The lock file contains no sheet.
         if Path(path).name.startswith("~$"):
             print(message("kpi.cli.skip_lock_file", path=path))
             continue
@@ -202,9 +209,7 @@ def _import_hub(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from kenshu.kpi_reports.store import existing_store_url
-
-    existing_store_url(args.db)
+    _require_existing_store(args)
     from kenshu.kpi_reports.fiscal import fiscal_year_label
     from kenshu.kpi_reports.plan import load_plan
     from kenshu.kpi_reports.report import write_report
@@ -259,9 +264,7 @@ def _event_add(args: argparse.Namespace) -> int:
 
 
 def _event_list(args: argparse.Namespace) -> int:
-    from kenshu.kpi_reports.store import existing_store_url
-
-    existing_store_url(args.db)
+    _require_existing_store(args)
     from kenshu.kpi_reports.fiscal import fiscal_year_label
     from kenshu.kpi_reports.kpi import compute_year
     from kenshu.kpi_reports.plan import Plan, YearTargets
@@ -305,9 +308,7 @@ def _value_added(args: argparse.Namespace) -> int:
 
 
 def _duplicates(args: argparse.Namespace) -> int:
-    from kenshu.kpi_reports.store import existing_store_url
-
-    existing_store_url(args.db)
+    _require_existing_store(args)
     from kenshu.kpi_reports.duplicates import find_possible_duplicates
 
     found = find_possible_duplicates(db=args.db)
@@ -321,9 +322,7 @@ def _duplicates(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kenshu.kpi_reports.store import existing_store_url
-
-    existing_store_url(args.db)
+    _require_existing_store(args)
     from kenshu.kpi_reports.export import export_course_sheet
 
     path = export_course_sheet(args.course_id, out=args.out, db=args.db)

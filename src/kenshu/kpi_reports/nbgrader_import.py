@@ -44,7 +44,7 @@ def _read_only_url(db_url: str) -> str:
 
 
 def _check_course_in_gradebook(db_url: str, course_id: str, label: str) -> None:
-    """Raise unless the gradebook holds *course_id*, listing the courses it does hold."""
+    """Raise unless the gradebook contains *course_id*; the error lists the courses it contains."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -108,10 +108,10 @@ def import_nbgrader_submissions(
         raise KenshuError("kpi.gradebook_not_found", url=gradebook_url)
 
     label = _gradebook_label(gradebook_url)
-    wanted_course = nbgrader_course_id or course_id
+    course_in_gradebook = nbgrader_course_id or course_id
     # Read only: nbgrader's Gradebook() adds a course it does not find, which would change the instructor's data.
     gradebook_url = _read_only_url(gradebook_url)
-    _check_course_in_gradebook(gradebook_url, wanted_course, label)
+    _check_course_in_gradebook(gradebook_url, course_in_gradebook, label)
     roster = make_roster(course, course_id=course_id)
     result = ImportResult(file=label, encoding="nbgrader")
     factory = _open(db)
@@ -119,7 +119,7 @@ def import_nbgrader_submissions(
 
     # 1. Read every submission through the public API.
     try:
-        gradebook = Gradebook(gradebook_url, course_id=wanted_course)
+        gradebook = Gradebook(gradebook_url, course_id=course_in_gradebook)
     except Exception as error:  # nbgrader raises SQLAlchemy and its own errors for a bad database
         raise KenshuError("kpi.gradebook_unreadable", url=label, detail=str(error).splitlines()[0]) from None
     try:

@@ -252,7 +252,7 @@ def open_store(url: str | Path | None = None) -> sessionmaker[Session]:
             raise KenshuError("kpi.store_is_folder", path=path)
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    shown = make_url(url).render_as_string(hide_password=True)
+    url_without_password = make_url(url).render_as_string(hide_password=True)
     try:
         engine: Engine = create_engine(url)
         if engine.dialect.name == "sqlite":
@@ -260,8 +260,10 @@ def open_store(url: str | Path | None = None) -> sessionmaker[Session]:
         Base.metadata.create_all(engine)
     except ModuleNotFoundError as error:
         # A PostgreSQL URL needs a driver that kenshu does not install (psycopg, for example).
-        raise KenshuError("kpi.store_driver_missing", url=shown, module=error.name) from None
+        raise KenshuError("kpi.store_driver_missing", url=url_without_password, module=error.name) from None
     except SQLAlchemyError as error:
-        raise KenshuError("kpi.store_unusable", url=shown, detail=str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]) from None
+        # The driver's own error (error.orig) names the cause without SQLAlchemy's wrapping.
+        cause = getattr(error, "orig", None) or error
+        raise KenshuError("kpi.store_unusable", url=url_without_password, detail=str(cause).splitlines()[0]) from None
     logger.info("attendance store at %s", engine.url.render_as_string(hide_password=True))
     return sessionmaker(engine, expire_on_commit=False)
